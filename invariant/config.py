@@ -1,0 +1,169 @@
+"""Run configuration: the TOML schema of DESIGN.md ◆ Config, validated before any simulation.
+
+Every problem raises :class:`~invariant.errors.ConfigError` naming the dotted key and
+what is allowed; the command line turns it into exit status 2 and one line.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from . import games
+from .errors import ConfigError
+from .games.validate import choice, integer, number, vector
+from .schemes import SCHEMES, Scheme, default_order
+
+SECTIONS = ("game", "training", "simulation")
+TRAINING_KEYS = ("scheme", "lr", "batch_size")
+SIMULATION_KEYS = (
+    "dynamics", "order", "chains", "t_end", "t_burn", "dt", "seed", "escape_radius",
+    "keep_draws", "keep_chains", "stat_every", "x0", "init_scale", "chunks",
+)
+
+
+@dataclass
+class Config:
+    """A validated run configuration.
+
+    Attributes mirror the TOML keys; ``resolved`` is the full key table with every default
+    filled in (what the run records and what ``--resume`` reads back).
+    """
+
+    game: games.Game
+    scheme: Scheme
+    dynamics: str
+    chains: int
+    t_end: float
+    t_burn: float
+    dt: float
+    seed: int
+    escape_radius: float
+    keep_draws: int
+    keep_chains: int
+    stat_every: int
+    x0: np.ndarray
+    init_scale: float
+    chunks: int
+    resolved: dict = field(repr=False)
+
+    @property
+    def step_time(self) -> float:
+        """SDE time per step: ``dt`` for the SDE, ``lr`` for the discrete chains."""
+        return self.dt if self.dynamics == "sde" else self.scheme.lr
+
+    @property
+    def steps(self) -> int:
+        return int(round(self.t_end / self.step_time))
+
+    @property
+    def burn_steps(self) -> int:
+        return int(round(self.t_burn / self.step_time))
+
+    @property
+    def thin(self) -> int:
+        """Steps between kept draws, so that at most ``keep_draws`` are kept."""
+        return max(1, math.ceil((self.steps - self.burn_steps) / self.keep_draws))
+
+    @property
+    def n_draws(self) -> int:
+        return (self.steps - self.burn_steps - 1) // self.thin
+
+
+def default_text() -> str:
+    """The embedded default example (DESIGN.md's bilinear ALT-D game)."""
+    return resources.files("invariant").joinpath("default.toml").read_text()
+
+
+def load(path: str | Path | None = None, overrides: dict | None = None) -> Config:
+    """Read and validate a TOML config (the embedded default when ``path`` is None).
+
+    ``overrides`` maps ``"simulation.chains"``-style keys to values (command-line options).
+    """
+    if path is None:
+        text, where = default_text(), "default example"
+    else:
+        try:
+            text, where = Path(path).read_text(), str(path)
+        except OSError as exc:
+            raise ConfigError("config", f"cannot read {path}: {exc.strerror}") from None
+    try:
+        table = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("config", f"{where} is not valid TOML: {exc}") from None
+    for key, value in (overrides or {}).items():
+        section, name = key.split(".")
+        table.setdefault(section, {})[name] = value
+    return from_dict(table)
+
+
+def from_dict(table: dict) -> Config:
+    """Validate a config given as nested dicts (the parsed TOML)."""
+    table = copy.deepcopy(table)
+    for section in table:
+        if section not in SECTIONS:
+            raise ConfigError(section, f"unknown section; allowed: {', '.join(SECTIONS)}")
+        if not isinstance(table[section], dict):
+            raise ConfigError(section, "must be a table, e.g. [game]")
+    for section, allowed in (("training", TRAINING_KEYS), ("simulation", SIMULATION_KEYS)):
+        for key in table.get(section, {}):
+            if key not in allowed:
+                raise ConfigError(f"{section}.{key}", f"unknown key; allowed: {', '.join(allowed)}")
+    if "game" not in table:
+        raise ConfigError("game", "required section: [game] with name = 'bilinear' | 'dirac' | 'mlp' | 'pkg.module:factory'")
+    tr = table.get("training", {})
+    sim = table.get("simulation", {})
+
+    scheme_name = choice(tr.get("scheme", "alt-d"), "training.scheme", SCHEMES)
+    lr = number(tr.get("lr", 0.05), "training.lr", low=0.0, strict=True)
+    batch_size = integer(tr.get("batch_size", 1), "training.batch_size", low=1)
+    dynamics = choice(sim.get("dynamics", "sde"), "simulation.dynamics", ("sde", "sga"))
+    order = sim.get("order", default_order(scheme_name))
+    if order not in (1, 2) or isinstance(order, bool):
+        raise ConfigError("simulation.order", f"must be 1 (b0 only) or 2 (b0 + lr·b1), got {order!r}")
+    chains = integer(sim.get("chains", 64), "simulation.chains", low=1)
+    t_end = number(sim.get("t_end", 400.0), "simulation.t_end", low=0.0, strict=True)
+    t_burn = number(sim.get("t_burn", 0.125 * t_end), "simulation.t_burn", low=0.0)
+    if t_burn >= t_end:
+        raise ConfigError("simulation.t_burn", f"must be < t_end = {t_end:g}, got {t_burn:g}")
+    dt = number(sim.get("dt", 0.01), "simulation.dt", low=0.0, strict=True)
+    seed = integer(sim.get("seed", 12345), "simulation.seed", low=0)
+    escape_radius = number(sim.get("escape_radius", 1e6), "simulation.escape_radius", low=0.0, strict=True)
+    keep_draws = integer(sim.get("keep_draws", 1000), "simulation.keep_draws", low=2)
+    keep_chains = integer(sim.get("keep_chains", 256), "simulation.keep_chains", low=1)
+    chunks = integer(sim.get("chunks", 100), "simulation.chunks", low=1)
+
+    step_time = dt if dynamics == "sde" else lr
+    if t_end < 4 * step_time:
+        raise ConfigError("simulation.t_end", f"must cover several steps of {step_time:g} (SDE time per step); got {t_end:g}")
+    if t_end - t_burn < 4 * step_time:
+        raise ConfigError("simulation.t_burn", f"leaves fewer than 4 steps after burn-in; lower it below {t_end - 4 * step_time:g}")
+    # statistics every ~0.05 units of SDE time: samples closer than that are nearly
+    # identical, and skipping them keeps the accumulators off the hot path
+    stat_every = integer(sim.get("stat_every", max(1, int(round(0.05 / step_time)))), "simulation.stat_every", low=1)
+
+    game = games.from_config(table["game"])
+    x0 = vector(sim.get("x0", game.x0), "simulation.x0", game.d)
+    init_scale = number(sim.get("init_scale", game.init_scale), "simulation.init_scale", low=0.0)
+
+    resolved = {
+        "game": table["game"],
+        "training": {"scheme": scheme_name, "lr": lr, "batch_size": batch_size},
+        "simulation": {
+            "dynamics": dynamics, "order": order, "chains": chains, "t_end": t_end,
+            "t_burn": t_burn, "dt": dt, "seed": seed, "escape_radius": escape_radius,
+            "keep_draws": keep_draws, "keep_chains": keep_chains, "stat_every": stat_every,
+            "x0": x0.tolist(), "init_scale": init_scale, "chunks": chunks,
+        },
+    }
+    return Config(
+        game=game, scheme=Scheme(scheme_name, lr, batch_size, order), dynamics=dynamics,
+        chains=chains, t_end=t_end, t_burn=t_burn, dt=dt, seed=seed,
+        escape_radius=escape_radius, keep_draws=keep_draws, keep_chains=keep_chains,
+        stat_every=stat_every, x0=x0, init_scale=init_scale, chunks=chunks, resolved=resolved,
+    )

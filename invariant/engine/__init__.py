@@ -1,0 +1,6 @@
+"""The chain engine: jitted kernels (generated per game by :mod:`.build`) behind
+:func:`simulate`, which runs chains in chunks with checkpoints and streaming statistics."""
+from .build import STANDARD_OBSERVABLES, Hook
+from .run import RunResult, load, resume, simulate
+
+__all__ = ["simulate", "resume", "load", "RunResult", "Hook", "STANDARD_OBSERVABLES"]

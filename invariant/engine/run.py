@@ -1,0 +1,291 @@
+"""Run chains of the SDE or of the discrete training, chunk by chunk, with checkpoints.
+
+Memory is O(chains × d² + kept draws) whatever the horizon: draws are thinned when
+written and capped (``keep_draws`` per chain for at most ``keep_chains`` chains), and
+moments and observables accumulate in per-chain running sums.  After every chunk the
+whole state (chain states, random-number generators, accumulators, kept draws) is written
+to ``DIR/checkpoint.npz``; :func:`resume` continues from it and ends bit-identical to an
+uninterrupted run, because chain ``c`` draws only from its own generator.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from numba.typed import List
+
+from .. import config as config_mod
+from ..schemes import SCHEME_ID
+from .build import STANDARD_OBSERVABLES, Hook, kernels
+
+_STATE_ARRAYS = ("X", "status", "div_step", "div_x", "shift", "acc_n", "acc_s1", "acc_s2",
+                 "acc_obs", "draws", "hist_t", "hist_obs", "hist_n")
+
+
+@dataclass
+class RunResult:
+    """What a run produced: kept draws, streaming accumulators and divergences.
+
+    Attributes
+    ----------
+    config : invariant.config.Config
+    obs_names : tuple of str
+        Names of the per-step observables accumulated (standard six, then the hook's).
+    X : ndarray (chains, d)
+        Final chain states.
+    status : ndarray (chains,)
+        0 for a live chain, 1 for one stopped by NaN/Inf or escape.
+    div_step, div_x : ndarray
+        Step at which a stopped chain was caught (−1 if live) and its state then.
+    shift, acc_n, acc_s1, acc_s2, acc_obs : ndarray
+        Per-chain shifted running sums of x, x xᵀ (packed upper triangle) and observables.
+    draws : ndarray (keep_chains, n_draws, d)
+        Thinned states after burn-in; NaN after a chain stopped.
+    hist_t, hist_obs, hist_n : ndarray
+        Per-chunk SDE time, mean observables over live chains, and sample counts.
+    steps_done : int
+    wall_seconds : float
+    """
+
+    config: object
+    obs_names: tuple
+    X: np.ndarray
+    status: np.ndarray
+    div_step: np.ndarray
+    div_x: np.ndarray
+    shift: np.ndarray
+    acc_n: np.ndarray
+    acc_s1: np.ndarray
+    acc_s2: np.ndarray
+    acc_obs: np.ndarray
+    draws: np.ndarray
+    hist_t: np.ndarray
+    hist_obs: np.ndarray
+    hist_n: np.ndarray
+    steps_done: int = 0
+    wall_seconds: float = 0.0
+    rng_states: list = field(default_factory=list, repr=False)
+
+    @property
+    def game(self):
+        return self.config.game
+
+    @property
+    def alive(self) -> np.ndarray:
+        return self.status == 0
+
+    @property
+    def n_diverged(self) -> int:
+        return int(np.sum(~self.alive))
+
+    @property
+    def draw_t(self) -> np.ndarray:
+        """SDE time of each kept draw."""
+        c = self.config
+        return (c.burn_steps + c.thin * (1 + np.arange(c.n_draws))) * c.step_time
+
+    @property
+    def diverging(self) -> np.ndarray:
+        """(keep_chains, n_draws) True from the draw at which a chain was stopped on."""
+        t_stop = np.where(self.div_step >= 0, self.div_step * self.config.step_time, np.inf)
+        return self.draw_t[None, :] >= t_stop[: self.draws.shape[0], None]
+
+    def chain_means(self) -> np.ndarray:
+        """(chains, d) time average of each chain after burn-in."""
+        n = np.maximum(self.acc_n, 1)[:, None]
+        return self.shift + self.acc_s1 / n
+
+    def chain_covs(self) -> np.ndarray:
+        """(chains, d, d) time covariance of each chain after burn-in."""
+        d = self.X.shape[1]
+        iu = np.triu_indices(d)
+        S2 = np.zeros((len(self.acc_n), d, d))
+        S2[:, iu[0], iu[1]] = self.acc_s2
+        S2 = S2 + np.transpose(S2, (0, 2, 1)) - S2 * np.eye(d)
+        n = np.maximum(self.acc_n, 2)[:, None, None]
+        s1 = self.acc_s1
+        return (S2 - s1[:, :, None] * s1[:, None, :] / n) / (n - 1)
+
+    def pooled_moments(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and covariance over all live chains' post-burn-in steps."""
+        a = self.alive & (self.acc_n > 1)
+        if not np.any(a):
+            d = self.X.shape[1]
+            return np.full(d, np.nan), np.full((d, d), np.nan)
+        n = self.acc_n[a].astype(float)
+        m_c = self.chain_means()[a]
+        C_c = self.chain_covs()[a]
+        m = (n[:, None] * m_c).sum(0) / n.sum()
+        dev = m_c - m
+        scatter = ((n - 1)[:, None, None] * C_c).sum(0) + (n[:, None, None] * dev[:, :, None] * dev[:, None, :]).sum(0)
+        return m, scatter / (n.sum() - 1)
+
+    def obs_chain_means(self) -> np.ndarray:
+        """(chains, n_obs) time average of each observable per chain."""
+        return self.acc_obs / np.maximum(self.acc_n, 1)[:, None]
+
+    def divergences(self) -> list[dict]:
+        """Where and when each stopped chain was caught."""
+        c = self.config
+        return [
+            {"chain": int(i), "step": int(self.div_step[i]), "t": float(self.div_step[i] * c.step_time),
+             "state": [float(v) for v in self.div_x[i]]}
+            for i in np.flatnonzero(~self.alive)
+        ]
+
+
+def _fresh_state(cfg, n_obs: int) -> dict:
+    d = cfg.game.d
+    C = cfg.chains
+    n_chunks = math.ceil(cfg.steps / _chunk_steps(cfg))
+    return dict(
+        X=np.zeros((C, d)), status=np.zeros(C, np.int8), div_step=np.full(C, -1, np.int64),
+        div_x=np.full((C, d), np.nan), shift=np.zeros((C, d)), acc_n=np.zeros(C, np.int64),
+        acc_s1=np.zeros((C, d)), acc_s2=np.zeros((C, d * (d + 1) // 2)),
+        acc_obs=np.zeros((C, n_obs)),
+        draws=np.full((min(C, cfg.keep_chains), cfg.n_draws, d), np.nan),
+        hist_t=np.full(n_chunks, np.nan), hist_obs=np.full((n_chunks, n_obs), np.nan),
+        hist_n=np.zeros(n_chunks, np.int64),
+    )
+
+
+def _chunk_steps(cfg) -> int:
+    return max(1, math.ceil(cfg.steps / cfg.chunks))
+
+
+def _generators(seed: int, chains: int) -> List:
+    # chain c's stream depends only on (seed, c): adding chains leaves the others unchanged
+    return List([np.random.Generator(np.random.PCG64(s)) for s in np.random.SeedSequence(seed).spawn(chains)])
+
+
+def simulate(cfg, out: str | Path | None = None, hook: Hook = Hook(), progress: bool = False) -> RunResult:
+    """Run the chains a validated :class:`~invariant.config.Config` describes.
+
+    Parameters
+    ----------
+    cfg : invariant.config.Config
+    out : path, optional
+        Run folder: ``config.json`` is written first and ``checkpoint.npz`` after every chunk.
+    hook : Hook
+        Extra per-step observables to accumulate.
+    progress : bool
+        Show a progress bar (tqdm) on stderr.
+    """
+    n_obs = len(STANDARD_OBSERVABLES) + len(hook.names)
+    state = _fresh_state(cfg, n_obs)
+    gens = _generators(cfg.seed, cfg.chains)
+    for c, g in enumerate(gens):
+        state["X"][c] = cfg.x0 + cfg.init_scale * g.standard_normal(cfg.game.d)
+    if out is not None:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.json").write_text(json.dumps(cfg.resolved, indent=2))
+        (out / "hook.json").write_text(json.dumps({"names": list(hook.names), "source": hook.source}))
+    return _advance(cfg, hook, state, gens, 0, 0.0, out, progress)
+
+
+def resume(out: str | Path, progress: bool = False) -> RunResult:
+    """Continue the run in folder ``out`` from its last checkpoint."""
+    out = Path(out)
+    try:
+        table = json.loads((out / "config.json").read_text())
+        h = json.loads((out / "hook.json").read_text())
+    except OSError as exc:
+        raise FileNotFoundError(f"{out} holds no run to resume ({exc.strerror}: {exc.filename})") from None
+    cfg = config_mod.from_dict(table)
+    hook = Hook(tuple(h["names"]), h["source"])
+    state, gens, steps_done, wall = _read_checkpoint(out / "checkpoint.npz", cfg, hook)
+    return _advance(cfg, hook, state, gens, steps_done, wall, out, progress)
+
+
+def load(out: str | Path) -> RunResult:
+    """Read a run folder (finished or not) without running anything."""
+    out = Path(out)
+    cfg = config_mod.from_dict(json.loads((out / "config.json").read_text()))
+    h = json.loads((out / "hook.json").read_text())
+    hook = Hook(tuple(h["names"]), h["source"])
+    state, gens, steps_done, wall = _read_checkpoint(out / "checkpoint.npz", cfg, hook)
+    return _result(cfg, hook, state, gens, steps_done, wall)
+
+
+def _read_checkpoint(path: Path, cfg, hook: Hook):
+    if not path.exists():
+        # killed before the first chunk ended: nothing to continue, start afresh
+        n_obs = len(STANDARD_OBSERVABLES) + len(hook.names)
+        state = _fresh_state(cfg, n_obs)
+        gens = _generators(cfg.seed, cfg.chains)
+        for c, g in enumerate(gens):
+            state["X"][c] = cfg.x0 + cfg.init_scale * g.standard_normal(cfg.game.d)
+        return state, gens, 0, 0.0
+    with np.load(path) as z:
+        state = {k: z[k].copy() for k in _STATE_ARRAYS}
+        meta = json.loads(str(z["meta"]))
+    gens = _generators(cfg.seed, cfg.chains)
+    for g, s in zip(gens, meta["rng"]):
+        g.bit_generator.state = s
+    return state, gens, meta["steps_done"], meta["wall_seconds"]
+
+
+def _write_checkpoint(out: Path, state: dict, gens, steps_done: int, wall: float) -> None:
+    meta = {"steps_done": steps_done, "wall_seconds": wall,
+            "rng": [g.bit_generator.state for g in gens]}
+    tmp = out / f"checkpoint.{os.getpid()}.tmp.npz"
+    np.savez(tmp, meta=np.array(json.dumps(meta)), **state)
+    os.replace(tmp, out / "checkpoint.npz")  # a kill mid-write leaves the previous one intact
+
+
+def _result(cfg, hook, state, gens, steps_done, wall) -> RunResult:
+    return RunResult(
+        config=cfg, obs_names=STANDARD_OBSERVABLES + tuple(hook.names), steps_done=steps_done,
+        wall_seconds=wall, rng_states=[g.bit_generator.state for g in gens], **state,
+    )
+
+
+def _advance(cfg, hook, state, gens, steps_done, wall, out, progress) -> RunResult:
+    k = kernels(cfg.game.kernels, hook)
+    game, sch = cfg.game, cfg.scheme
+    chunk = _chunk_steps(cfg)
+    r2max = cfg.escape_radius ** 2
+    n_obs = state["acc_obs"].shape[1]
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=cfg.steps, initial=steps_done, unit="step", desc="chains", leave=False)
+    s = state
+    while steps_done < cfg.steps:
+        n = min(chunk, cfg.steps - steps_done)
+        t0 = time.perf_counter()
+        prev_obs = s["acc_obs"].copy()
+        prev_n = s["acc_n"].copy()
+        common = (s["X"], s["status"], s["div_step"], s["div_x"], game.params, game.data, gens, game.d_theta)
+        books = (steps_done, n, cfg.burn_steps, cfg.stat_every, cfg.thin, r2max, s["draws"], s["shift"],
+                 s["acc_n"], s["acc_s1"], s["acc_s2"], s["acc_obs"], n_obs)
+        if cfg.dynamics == "sde":
+            s_th, s_om = sch.b1_signs
+            scale = math.sqrt(cfg.dt * sch.lr / sch.batch_size)
+            k.sde_chunk(*common, sch.lr, scale, cfg.dt, sch.order == 2, s_th, s_om, *books)
+        else:
+            k.sga_chunk(*common, sch.lr, sch.batch_size, SCHEME_ID[sch.name], *books)
+        steps_done += n
+        wall += time.perf_counter() - t0
+        i = (steps_done - 1) // chunk
+        a = s["status"] == 0
+        dn = (s["acc_n"] - prev_n)[a].sum()
+        s["hist_t"][i] = steps_done * cfg.step_time
+        s["hist_n"][i] = dn
+        if dn > 0:
+            s["hist_obs"][i] = (s["acc_obs"] - prev_obs)[a].sum(0) / dn
+        if out is not None:
+            _write_checkpoint(out, s, gens, steps_done, wall)
+        if bar is not None:
+            bar.update(n)
+            bar.set_postfix(diverged=int(np.sum(~a)))
+    if bar is not None:
+        bar.close()
+    return _result(cfg, hook, s, gens, steps_done, wall)

@@ -1,0 +1,40 @@
+"""Games: GAN losses with per-sample gradients, noise covariances and Hessian–vector products.
+
+Built-ins: ``bilinear`` (exact references), ``dirac`` (Dirac-GAN family), ``mlp``
+(one-hidden-layer GAN on 1-D data).  A user game is named ``"pkg.module:factory"``; the
+factory takes the ``[game]`` table and returns a :class:`~invariant.games.base.Game`.
+"""
+from __future__ import annotations
+
+import importlib
+
+from ..errors import ConfigError
+from .base import KERNEL_FUNCTIONS, Game
+
+BUILTIN = {
+    "bilinear": "invariant.games.bilinear:from_config",
+    "dirac": "invariant.games.dirac:from_config",
+    "mlp": "invariant.games.mlp:from_config",
+}
+
+
+def from_config(table: dict) -> Game:
+    """Build the game named by ``table["name"]`` from the ``[game]`` config table."""
+    name = table.get("name")
+    if not isinstance(name, str):
+        raise ConfigError("game.name", f"required: one of {', '.join(BUILTIN)} or 'pkg.module:factory'")
+    target = BUILTIN.get(name, name)
+    if ":" not in target:
+        raise ConfigError("game.name", f"unknown game {name!r}; use one of {', '.join(BUILTIN)} or 'pkg.module:factory'")
+    module, attr = target.split(":", 1)
+    try:
+        factory = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError("game.name", f"cannot import {target!r} ({exc})") from None
+    game = factory(table)
+    if not isinstance(game, Game):
+        raise ConfigError("game.name", f"{target!r} must return an invariant.games.Game, got {type(game).__name__}")
+    return game
+
+
+__all__ = ["Game", "KERNEL_FUNCTIONS", "from_config", "BUILTIN"]

@@ -1,0 +1,148 @@
+"""The game protocol: what every game gives the schemes, the engine and the analyses.
+
+A game is min over ``theta`` / max over ``omega`` of ``g(theta, omega) = E_xi g_hat``
+(MATH.md §1).  The state is ``x = (theta, omega)`` of length ``d = d_theta + d_omega``.
+
+Numerics live in a *kernel module*: a Python module holding these ``numba.njit(cache=True)``
+functions, all taking the packed constants ``p`` (1-D float64, with ``p[0] = d_theta``)
+and the data array ``data`` (2-D float64; shape ``(0, 1)`` for games without data):
+
+``loss(x, p, data) -> float``
+    ``g(x)``.
+``grad(x, p, data, out)``
+    ``out[:] = (grad_theta g, grad_omega g)`` at ``x`` (the population gradient).
+``hvp(x, p, data, v, out)``
+    ``out[:] = H(x) v`` with ``H = ∂(grad)/∂x`` the ``d x d`` Jacobian of the gradient field:
+    the Hessian of ``g`` for a zero-sum game; for a game whose players have different losses
+    (the non-saturating GAN) ``grad`` returns each player's own gradient and ``H`` is the
+    Jacobian of that field, which is what the order-2 drift of MATH.md §3 needs.
+``noise(x, p, data, rng, out)``
+    ``out[:] = L(x) z`` with ``L Lᵀ = blockdiag(Sigma_theta, Sigma_omega)(x)`` and ``z`` standard
+    normals drawn from the ``numpy.random.Generator`` ``rng`` (MATH.md §3).
+``batch_grad(x, p, data, rng, batch_size, player, out)``
+    the minibatch mean of per-sample gradients over ``batch_size`` i.i.d. draws of ``xi``;
+    ``player = 0`` fills ``out[:d_theta]`` with ``grad_theta g_hat_B``, ``player = 1`` fills
+    ``out[d_theta:]`` with ``grad_omega g_hat_B``; the other block is left untouched.
+``sample_grads(x, p, data, rng, out)``
+    per-sample gradients ``(grad_theta g_hat, grad_omega g_hat)`` for ``out.shape[0]`` i.i.d.
+    draws of ``xi``, one per row (used to estimate ``Sigma`` where no closed form exists).
+
+The engine generates its kernels against these names (``invariant.engine.build``), so a
+game written in its own module is compiled and cached exactly like the built-in ones.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Game:
+    """A game: its constants and the module of its jitted kernels.
+
+    Parameters
+    ----------
+    name : str
+        Short name used in summaries and reports.
+    d_theta, d_omega : int
+        Dimensions of the generator's and the discriminator's parameters.
+    params : ndarray
+        Packed float64 constants handed to every kernel; ``params[0] == d_theta``.
+    kernels : str
+        Dotted name of the module holding the kernel functions described above.
+    data : ndarray, optional
+        2-D float64 data array handed to every kernel.
+    affine : bool
+        True when ``b0`` is affine in ``x`` and ``Sigma`` is constant (exact analyses apply).
+    x0 : ndarray, optional
+        Default centre of the chains' initial states (zeros if omitted).
+    init_scale : float
+        Default standard deviation of the initial states around ``x0``.
+    info : dict
+        Anything the game wants recorded in the run's attributes (its configuration).
+    """
+
+    name: str
+    d_theta: int
+    d_omega: int
+    params: np.ndarray
+    kernels: str
+    data: np.ndarray = field(default_factory=lambda: np.zeros((0, 1)))
+    affine: bool = False
+    x0: np.ndarray | None = None
+    init_scale: float = 1.0
+    info: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.params = np.ascontiguousarray(self.params, dtype=np.float64)
+        self.data = np.ascontiguousarray(self.data, dtype=np.float64)
+        if self.data.ndim != 2:
+            raise ValueError("game data must be a 2-D float array")
+        if int(self.params[0]) != self.d_theta:
+            raise ValueError("params[0] must hold d_theta")
+        if self.x0 is None:
+            self.x0 = np.zeros(self.d)
+        self.x0 = np.asarray(self.x0, dtype=np.float64)
+        self.module = importlib.import_module(self.kernels)
+        missing = [f for f in KERNEL_FUNCTIONS if not hasattr(self.module, f)]
+        if missing:
+            raise ValueError(f"game kernel module {self.kernels!r} lacks {', '.join(missing)}")
+
+    @property
+    def d(self) -> int:
+        return self.d_theta + self.d_omega
+
+    @property
+    def param_names(self) -> list[str]:
+        return [f"theta[{i}]" for i in range(self.d_theta)] + [
+            f"omega[{i}]" for i in range(self.d_omega)
+        ]
+
+    def split(self, x):
+        """Split state(s) ``x`` (last axis ``d``) into ``(theta, omega)``."""
+        x = np.asarray(x)
+        return x[..., : self.d_theta], x[..., self.d_theta :]
+
+    # Thin Python views of the kernels, for analyses and tests.
+    def loss(self, x) -> float:
+        return float(self.module.loss(np.asarray(x, dtype=np.float64), self.params, self.data))
+
+    def grad(self, x) -> np.ndarray:
+        out = np.empty(self.d)
+        self.module.grad(np.asarray(x, dtype=np.float64), self.params, self.data, out)
+        return out
+
+    def hvp(self, x, v) -> np.ndarray:
+        out = np.empty(self.d)
+        self.module.hvp(
+            np.asarray(x, dtype=np.float64), self.params, self.data,
+            np.asarray(v, dtype=np.float64), out,
+        )
+        return out
+
+    def hessian(self, x) -> np.ndarray:
+        """Full Hessian of ``g`` from ``d`` Hessian-vector products."""
+        return np.column_stack([self.hvp(x, e) for e in np.eye(self.d)])
+
+    def sample_grads(self, x, n: int, rng: np.random.Generator) -> np.ndarray:
+        out = np.empty((n, self.d))
+        self.module.sample_grads(np.asarray(x, dtype=np.float64), self.params, self.data, rng, out)
+        return out
+
+    def sigma(self, x, n: int = 20000, rng: np.random.Generator | None = None) -> np.ndarray:
+        """``blockdiag(Sigma_theta, Sigma_omega)(x)`` (MATH.md §1).
+
+        Games with a closed form override this; the default estimates it from ``n``
+        per-sample gradients.
+        """
+        rng = np.random.default_rng(0) if rng is None else rng
+        G = self.sample_grads(x, n, rng)
+        S = np.cov(G, rowvar=False).reshape(self.d, self.d)
+        S[: self.d_theta, self.d_theta :] = 0.0
+        S[self.d_theta :, : self.d_theta] = 0.0
+        return S
+
+
+KERNEL_FUNCTIONS = ("loss", "grad", "hvp", "noise", "batch_grad", "sample_grads")

@@ -1,0 +1,191 @@
+"""Linear–quadratic (bilinear) game with constant Gaussian gradient noise (MATH.md §8).
+
+``g = θᵀCω + lam/2 |θ|² − gam/2 |ω|² + a·θ + b·ω``; the per-sample gradient is
+``∇g + ξ`` with ``ξ_θ ~ N(0, Σ_θ)``, ``ξ_ω ~ N(0, Σ_ω)`` independent.  Its SDEs are OU
+processes, so every long-run quantity has an exact reference (``invariant.exact``).
+
+Packed constants ``p``: ``[dθ, dω, lam, gam, C (row-major), a, b, Lθ, Lω]`` with ``L``
+the Cholesky factors of the ``Σ``.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ..errors import ConfigError
+from .base import Game
+from .validate import matrix, number, psd_matrix, vector
+
+
+@njit(cache=True)
+def _offsets(p):
+    dt = int(p[0])
+    do = int(p[1])
+    c0 = 4
+    a0 = c0 + dt * do
+    b0 = a0 + dt
+    lt0 = b0 + do
+    lo0 = lt0 + dt * dt
+    return dt, do, c0, a0, b0, lt0, lo0
+
+
+@njit(cache=True)
+def loss(x, p, data):
+    dt, do, c0, a0, b0, lt0, lo0 = _offsets(p)
+    lam = p[2]
+    gam = p[3]
+    s = 0.0
+    for i in range(dt):
+        ci = 0.0
+        for j in range(do):
+            ci += p[c0 + i * do + j] * x[dt + j]
+        s += x[i] * ci + 0.5 * lam * x[i] * x[i] + p[a0 + i] * x[i]
+    for j in range(do):
+        s += -0.5 * gam * x[dt + j] * x[dt + j] + p[b0 + j] * x[dt + j]
+    return s
+
+
+@njit(cache=True)
+def grad(x, p, data, out):
+    dt, do, c0, a0, b0, lt0, lo0 = _offsets(p)
+    lam = p[2]
+    gam = p[3]
+    for i in range(dt):
+        s = lam * x[i] + p[a0 + i]
+        for j in range(do):
+            s += p[c0 + i * do + j] * x[dt + j]
+        out[i] = s
+    for j in range(do):
+        out[dt + j] = -gam * x[dt + j] + p[b0 + j]
+    for i in range(dt):
+        xi = x[i]
+        for j in range(do):
+            out[dt + j] += p[c0 + i * do + j] * xi
+
+
+@njit(cache=True)
+def hvp(x, p, data, v, out):
+    dt, do, c0, a0, b0, lt0, lo0 = _offsets(p)
+    lam = p[2]
+    gam = p[3]
+    for i in range(dt):
+        s = lam * v[i]
+        for j in range(do):
+            s += p[c0 + i * do + j] * v[dt + j]
+        out[i] = s
+    for j in range(do):
+        out[dt + j] = -gam * v[dt + j]
+    for i in range(dt):
+        vi = v[i]
+        for j in range(do):
+            out[dt + j] += p[c0 + i * do + j] * vi
+
+
+@njit(cache=True)
+def _chol_noise(p, l0, off, n, rng, out, scale):
+    # out[off:off+n] = scale * L z, L lower triangular stored row-major at p[l0:]
+    for i in range(n):
+        z = rng.standard_normal()
+        # accumulate column i of L times z, rows i..n-1
+        for r in range(i, n):
+            if i == 0:
+                out[off + r] = 0.0
+            out[off + r] += scale * p[l0 + r * n + i] * z
+
+
+@njit(cache=True)
+def noise(x, p, data, rng, out):
+    dt, do, c0, a0, b0, lt0, lo0 = _offsets(p)
+    _chol_noise(p, lt0, 0, dt, rng, out, 1.0)
+    _chol_noise(p, lo0, dt, do, rng, out, 1.0)
+
+
+@njit(cache=True)
+def batch_grad(x, p, data, rng, batch_size, player, out):
+    dt, do, c0, a0, b0, lt0, lo0 = _offsets(p)
+    lam = p[2]
+    gam = p[3]
+    # the mean of batch_size i.i.d. N(0, Σ) draws is exactly N(0, Σ / batch_size)
+    scale = 1.0 / np.sqrt(batch_size)
+    if player == 0:
+        _chol_noise(p, lt0, 0, dt, rng, out, scale)
+        for i in range(dt):
+            s = lam * x[i] + p[a0 + i]
+            for j in range(do):
+                s += p[c0 + i * do + j] * x[dt + j]
+            out[i] += s
+    else:
+        _chol_noise(p, lo0, dt, do, rng, out, scale)
+        for j in range(do):
+            s = -gam * x[dt + j] + p[b0 + j]
+            for i in range(dt):
+                s += p[c0 + i * do + j] * x[i]
+            out[dt + j] += s
+
+
+@njit(cache=True)
+def sample_grads(x, p, data, rng, out):
+    d = x.shape[0]
+    row = np.empty(d)
+    for k in range(out.shape[0]):
+        batch_grad(x, p, data, rng, 1, 0, row)
+        batch_grad(x, p, data, rng, 1, 1, row)
+        for i in range(d):
+            out[k, i] = row[i]
+
+
+class BilinearGame(Game):
+    """Bilinear game with closed-form constant noise covariances."""
+
+    def sigma(self, x=None, n=None, rng=None) -> np.ndarray:
+        return self.info["Sigma"].copy()
+
+
+def from_config(table: dict) -> BilinearGame:
+    """Build the game from the ``[game]`` table of a config (DESIGN.md ◆ Config)."""
+    allowed = {"name", "C", "lam", "gam", "a", "b", "Sigma_theta", "Sigma_omega"}
+    for key in table:
+        if key not in allowed:
+            raise ConfigError(f"game.{key}", f"unknown key for game 'bilinear'; allowed: {', '.join(sorted(allowed))}")
+    if "C" not in table:
+        raise ConfigError("game.C", "required: the dθ × dω coupling matrix, e.g. [[1.0, 0.4], [-0.3, 0.8]]")
+    C = matrix(table["C"], "game.C")
+    dt, do = C.shape
+    lam = number(table.get("lam", 0.0), "game.lam")
+    gam = number(table.get("gam", 0.0), "game.gam")
+    a = vector(table.get("a", np.zeros(dt)), "game.a", dt)
+    b = vector(table.get("b", np.zeros(do)), "game.b", do)
+    St = psd_matrix(table.get("Sigma_theta", np.eye(dt)), "game.Sigma_theta", dt)
+    So = psd_matrix(table.get("Sigma_omega", np.eye(do)), "game.Sigma_omega", do)
+    return make(C, lam, gam, a, b, St, So)
+
+
+def make(C, lam=0.0, gam=0.0, a=None, b=None, Sigma_theta=None, Sigma_omega=None) -> BilinearGame:
+    """Build a bilinear game from arrays (see module docstring for ``g``)."""
+    C = np.atleast_2d(np.asarray(C, dtype=np.float64))
+    dt, do = C.shape
+    a = np.zeros(dt) if a is None else np.asarray(a, dtype=np.float64)
+    b = np.zeros(do) if b is None else np.asarray(b, dtype=np.float64)
+    St = np.eye(dt) if Sigma_theta is None else np.asarray(Sigma_theta, dtype=np.float64)
+    So = np.eye(do) if Sigma_omega is None else np.asarray(Sigma_omega, dtype=np.float64)
+    params = np.concatenate([
+        [dt, do, lam, gam], C.ravel(), a, b, _psd_factor(St).ravel(), _psd_factor(So).ravel(),
+    ])
+    Sigma = np.zeros((dt + do, dt + do))
+    Sigma[:dt, :dt] = St
+    Sigma[dt:, dt:] = So
+    info = dict(C=C, lam=float(lam), gam=float(gam), a=a, b=b, Sigma=Sigma)
+    return BilinearGame("bilinear", dt, do, params, __name__, affine=True, info=info)
+
+
+def _psd_factor(S):
+    """Lower-triangular L with L Lᵀ = S, also for singular PSD S."""
+    try:
+        return np.linalg.cholesky(S)
+    except np.linalg.LinAlgError:
+        # semi-definite: factor S + εI, then correct with the eigen-square-root's triangularisation
+        w, V = np.linalg.eigh(S)
+        B = V * np.sqrt(np.clip(w, 0.0, None))
+        # QR of Bᵀ gives B = R ᵀ Qᵀ with Rᵀ lower triangular and (Rᵀ)(Rᵀ)ᵀ = B Bᵀ = S
+        R = np.linalg.qr(B.T, mode="r")
+        return R.T
