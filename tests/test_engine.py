@@ -1,0 +1,149 @@
+"""Engine: determinism, checkpoint/resume, divergences, memory, storage round trip."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numba
+import numpy as np
+import pytest
+
+from invariant import engine, stationary, storage
+from invariant._arviz import arviz as az
+from conftest import REFERENCE_GAME, make_config
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE = ("X", "acc_n", "acc_s1", "acc_s2", "acc_obs", "draws", "status", "div_step")
+
+
+def _same(r1, r2):
+    for name in STATE:
+        a, b = getattr(r1, name), getattr(r2, name)
+        assert np.array_equal(a, b, equal_nan=True), name
+
+
+@pytest.mark.parametrize("dynamics", ["sde", "sga"])
+def test_same_seed_same_result_with_1_and_2_threads(dynamics):
+    cfg = make_config(simulation={"dynamics": dynamics, "chains": 8, "t_end": 10.0, "t_burn": 1.0})
+    default = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        r1 = engine.simulate(cfg)
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        r2 = engine.simulate(cfg)
+    finally:
+        numba.set_num_threads(default)
+    _same(r1, r2)
+    m1, m2 = stationary.moments(r1), stationary.moments(r2)
+    assert np.array_equal(m1.mean, m2.mean) and np.array_equal(m1.cov, m2.cov)
+
+
+def test_different_seed_differs_and_chains_do_not_depend_on_count():
+    cfg = make_config(simulation={"chains": 4, "t_end": 5.0, "t_burn": 1.0})
+    r = engine.simulate(cfg)
+    assert not np.array_equal(r.X, engine.simulate(make_config(simulation={"chains": 4, "t_end": 5.0, "t_burn": 1.0, "seed": 8})).X)
+    # chain c's stream depends only on (seed, c)
+    more = engine.simulate(make_config(simulation={"chains": 6, "t_end": 5.0, "t_burn": 1.0}))
+    assert np.array_equal(r.X, more.X[:4])
+
+
+def test_chunking_does_not_change_results(tmp_path):
+    base = {"chains": 4, "t_end": 8.0, "t_burn": 1.0}
+    r1 = engine.simulate(make_config(simulation={**base, "chunks": 1}))
+    r2 = engine.simulate(make_config(simulation={**base, "chunks": 7}), out=tmp_path)
+    _same(r1, r2)
+    assert (tmp_path / "checkpoint.npz").exists()
+
+
+def _cli(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "invariant.cli", *args], capture_output=True, text=True, cwd=ROOT, **kw)
+
+
+def test_killed_run_resumes_bit_identical(tmp_path):
+    cfg_path = tmp_path / "c.toml"
+    cfg_path.write_text(
+        '[game]\nname = "bilinear"\nC = [[1.0, 0.4], [-0.3, 0.8]]\nlam = 0.3\ngam = 0.5\n'
+        '[training]\nscheme = "alt-d"\nlr = 0.05\nbatch_size = 4\n'
+        '[simulation]\nchains = 32\nt_end = 1500.0\nt_burn = 10.0\nchunks = 200\nseed = 3\n'
+    )
+    full, killed = tmp_path / "full", tmp_path / "killed"
+    assert _cli("run", str(cfg_path), "--out", str(full), "--no-progress").returncode == 0
+    proc = subprocess.Popen([sys.executable, "-m", "invariant.cli", "run", str(cfg_path), "--out", str(killed), "--no-progress"],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (killed / "checkpoint.npz").exists() and time.time() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = engine.load(killed).steps_done
+    assert 0 < done < engine.load(full).steps_done, "the kill must land mid-run"
+    res = _cli("run", "--resume", str(killed), "--no-progress")
+    assert res.returncode == 0, res.stderr
+    _same(engine.load(full), engine.load(killed))
+    s_full = json.loads((full / "summary.json").read_text())
+    s_res = json.loads((killed / "summary.json").read_text())
+    assert s_full["stationary"] == s_res["stationary"]
+
+
+def test_diverging_chains_are_stopped_reported_and_excluded():
+    # escape radius inside the stationary spread: some chains leave it, the others go on
+    game = {"name": "bilinear", "C": [[1.0, 0.4], [-0.3, 0.8]], "lam": 0.3, "gam": 0.5}
+    cfg = make_config(game, simulation={"chains": 32, "t_end": 20.0, "t_burn": 1.0, "escape_radius": 0.45,
+                                        "init_scale": 0.05})
+    r = engine.simulate(cfg)
+    dead = ~r.alive
+    assert 0 < dead.sum() < cfg.chains
+    for div in r.divergences():
+        assert np.linalg.norm(div["state"]) > 0.45 and 0 < div["t"] <= cfg.t_end
+    # statistics are those of the live chains alone
+    m, P = r.pooled_moments()
+    live = r.chain_means()[r.alive]
+    n = r.acc_n[r.alive]
+    assert np.allclose(m, (live * n[:, None]).sum(0) / n.sum())
+    assert r.diverging[dead[: r.draws.shape[0]]].any(axis=1).all()
+    assert not r.diverging[r.alive[: r.draws.shape[0]]].any()
+    assert np.all(np.isfinite(stationary.moments(r).mean))
+
+
+def test_nan_is_caught_with_time_and_state():
+    # lr far beyond stability: the discrete chains overflow to inf/NaN
+    cfg = make_config(training={"scheme": "sml", "lr": 3.0}, simulation={"dynamics": "sga", "chains": 4, "t_end": 3000.0, "t_burn": 3.0})
+    r = engine.simulate(cfg)
+    assert r.n_diverged == 4
+    for div in r.divergences():
+        assert div["step"] > 0 and (not np.all(np.isfinite(div["state"])) or np.linalg.norm(div["state"]) > 1e6)
+    assert stationary.moments(r).settled is False
+
+
+def test_inference_data_round_trip(tmp_path):
+    r = engine.simulate(make_config(simulation={"chains": 4, "t_end": 5.0, "t_burn": 1.0}))
+    idata = storage.to_inference_data(r)
+    storage.write_chains(r, tmp_path)
+    back = az.from_netcdf(str(tmp_path / "chains.nc"))
+    for var in ("theta", "omega"):
+        assert back.posterior[var].dims[:2] == ("chain", "draw")
+        assert np.array_equal(back.posterior[var].values, idata.posterior[var].values)
+    assert np.array_equal(back.sample_stats["diverging"].values, r.diverging)
+    assert json.loads(back.attrs["config"]) == r.config.resolved
+    assert back.attrs["invariant_version"]
+
+
+def test_memory_is_flat_in_the_horizon(tmp_path):
+    # 512 chains × d = 5: storing every step of t_end = 2000 would take 512·5·2e5·8 B = 4 GB
+    code = (
+        "import resource, sys; sys.path.insert(0, {root!r}); sys.path.insert(0, {tests!r});"
+        "from conftest import make_config; from invariant import engine;"
+        "engine.simulate(make_config(simulation=dict(chains=512, t_end={t}, t_burn=1.0, keep_draws=100, chunks=20)));"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    rss = {}
+    for t in (200.0, 2000.0):
+        out = subprocess.run([sys.executable, "-c", code.format(root=str(ROOT), tests=str(ROOT / "tests"), t=t)],
+                             capture_output=True, text=True, check=True)
+        rss[t] = int(out.stdout.split()[-1]) / 1024  # MiB
+    print(f"peak RSS: t_end=200 → {rss[200.0]:.0f} MiB, t_end=2000 → {rss[2000.0]:.0f} MiB")
+    assert rss[2000.0] - rss[200.0] < 20.0
