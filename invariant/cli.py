@@ -92,7 +92,7 @@ def _print_run(result, m, out) -> None:
         for name, mu, se in zip(result.game.param_names, m.mean, m.mean_mcse):
             print(f"  E[{name}] = {mu: .4g} ± {se:.2g}")
     print(f"  tr Cov = {m.trace_cov:.4g} ± {m.trace_cov_mcse:.2g}")
-    print(f"  {'settled' if m.settled else 'NOT settled'}: {m.reason}")
+    print(f"  {m.verdict}: {m.reason}")
     print(f"  wrote {out}/summary.json, {out}/chains.nc")
 
 

@@ -16,8 +16,9 @@ import numpy as np
 
 from ._arviz import arviz as az
 
-RHAT_DISAGREE = 1.05  # Gelman & Rubin's classical bound for chains that disagree
 DRIFT_Z = 4.0  # |z| of the half-vs-half drift test beyond which the law is still moving
+RHAT_DISAGREE = 1.05  # with ≥ 25 ESS per chain, R-hat's own noise is below ~1.02
+MIN_ESS_PER_CHAIN = 25  # = chain length / (2 τ_int): below it the chain spans < 50 τ_int
 
 
 @dataclass
@@ -31,8 +32,12 @@ class Moments:
     cov_mcse: np.ndarray
     ess: np.ndarray
     rhat: np.ndarray
-    settled: bool
+    verdict: str
     reason: str
+
+    @property
+    def settled(self) -> bool:
+        return self.verdict == "settled"
 
     @property
     def trace_cov(self) -> float:
@@ -58,7 +63,7 @@ def moments(result) -> Moments:
     keep = result.alive[: result.draws.shape[0]]
     if n_alive == 0 or keep.sum() == 0:
         nan = np.full(d, np.nan)
-        return Moments(mean, nan, nan, cov, np.full((d, d), np.nan), nan, nan, False,
+        return Moments(mean, nan, nan, cov, np.full((d, d), np.nan), nan, nan, "not settled",
                        "every chain diverged")
     ds = kept_dataset(result)
     ess = np.asarray(az.ess(ds, method="mean")["x"], dtype=float)
@@ -68,25 +73,28 @@ def moments(result) -> Moments:
     between = result.chain_means()[alive].std(axis=0, ddof=1) / np.sqrt(n_alive) if n_alive > 1 else np.full(d, np.nan)
     covs = result.chain_covs()[alive]
     cov_mcse = covs.std(axis=0, ddof=1) / np.sqrt(n_alive) if n_alive > 1 else np.full((d, d), np.nan)
-    settled, reason = _settled(result, rhat)
-    return Moments(mean, mean_mcse, between, cov, cov_mcse, ess, rhat, settled, reason)
+    verdict, reason = _settled(result, ess)
+    return Moments(mean, mean_mcse, between, cov, cov_mcse, ess, rhat, verdict, reason)
 
 
-def _settled(result, rhat) -> tuple[bool, str]:
-    """Whether the chains look stationary after burn-in, and why (not).
+def _settled(result, ess) -> tuple[str, str]:
+    """Whether the chains look stationary after burn-in: a verdict and its reason.
 
-    Two checks on the kept draws: a Geweke-style z-test of each coordinate and of |x|²
-    between the first and second half of the run (standard error from the spread across
-    independent chains), and split R-hat.  R-hat's own noise is of order 1/ESS per chain,
-    so with many short-ESS chains it sits near 1.01 even at stationarity; the classical
-    1.05 bound flags chains that disagree, the drift test flags a law still moving.
+    ``"not settled"`` when the law still moves: a Geweke-style z-test of each coordinate
+    and of |x|² between the first and second half of the kept draws (standard error from
+    the spread across independent chains) exceeds ``DRIFT_Z``.  ``"too short to tell"``
+    when the chains are shorter than ~50 integrated autocorrelation times (per-chain ESS
+    below ``MIN_ESS_PER_CHAIN``, emcee's rule): then neither that test nor split R-hat —
+    which for autocorrelated chains is ≈ 1 + 1/(2·ESS per chain) — can be trusted.
+    With long enough chains, split R-hat (coordinates and |x|²) above ``RHAT_DISAGREE``
+    means the chains settle to different laws: ``"not settled"``.  Otherwise ``"settled"``.
     """
     if result.n_diverged == result.config.chains:
-        return False, "every chain diverged"
+        return "not settled", "every chain diverged"
     keep = result.alive[: result.draws.shape[0]]
     x = result.draws[keep]
     if x.shape[0] < 3:
-        return False, "fewer than three live kept chains: cannot judge"
+        return "too short to tell", "fewer than three live kept chains"
     obs = np.concatenate([x, np.sum(x**2, axis=-1, keepdims=True)], axis=-1)
     names = list(result.game.param_names) + ["|x|²"]
     h = obs.shape[1] // 2
@@ -95,9 +103,16 @@ def _settled(result, rhat) -> tuple[bool, str]:
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(se > 0, diff.mean(0) / se, 0.0)
     i = int(np.argmax(np.abs(z)))
-    worst = float(np.nanmax(rhat)) if np.any(np.isfinite(rhat)) else np.nan
     if abs(z[i]) > DRIFT_Z:
-        return False, f"E[{names[i]}] still drifts between the halves of the run (z = {z[i]:.1f})"
-    if not worst <= RHAT_DISAGREE:
-        return False, f"chains disagree: max split R-hat {worst:.3f} > {RHAT_DISAGREE}"
-    return True, f"no drift between halves (max |z| = {abs(z[i]):.1f}); max split R-hat {worst:.3f}"
+        return "not settled", f"E[{names[i]}] still drifts between the halves of the run (z = {z[i]:.1f})"
+    per_chain = float(np.nanmin(ess)) / x.shape[0]
+    if not per_chain >= MIN_ESS_PER_CHAIN:
+        return "too short to tell", (f"ESS per chain {per_chain:.1f} < {MIN_ESS_PER_CHAIN} (chains shorter than "
+                                     f"~50 autocorrelation times); run longer")
+    # long enough chains whose laws differ (cycles of different radii, several attractors)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rhat = np.asarray(az.rhat(az.convert_to_dataset({"o": obs}))["o"], dtype=float)
+    j = int(np.nanargmax(np.where(np.isfinite(rhat), rhat, np.inf)))
+    if not rhat[j] <= RHAT_DISAGREE:
+        return "not settled", f"chains settle to different laws: split R-hat of {names[j]} is {rhat[j]:.3g} > {RHAT_DISAGREE}"
+    return "settled", f"no drift between halves (max |z| = {abs(z[i]):.1f}); ESS per chain ≥ {per_chain:.0f}"

@@ -41,6 +41,7 @@ def stationary_section(m: Moments) -> dict:
         "ess": m.ess,
         "rhat": m.rhat,
         "settled": m.settled,
+        "verdict": m.verdict,
         "settled_reason": m.reason,
     }
 
