@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from . import games
-from .errors import ConfigError
+from .errors import ConfigError  # noqa: F401  (re-exported)
 from .games.validate import choice, integer, number, vector
 from .schemes import SCHEMES, Scheme, default_order
 
