@@ -56,7 +56,10 @@ def cache_dir() -> Path:
 def kernels(game_module: str, hook: Hook = Hook()):
     """The kernel module for ``game_module`` (dotted name) with ``hook``'s observables."""
     text = _TEMPLATE.read_text().format(game=game_module, hook=hook.source, hook_name=",".join(hook.names) or "none")
-    digest = hashlib.sha1((text + numba.__version__).encode()).hexdigest()[:16]
+    # numba's cache does not notice edits to inlined functions of other files: key the
+    # generated module on the game's source too, so an edited game compiles afresh
+    game_source = Path(importlib.util.find_spec(game_module).origin).read_bytes()
+    digest = hashlib.sha1(text.encode() + game_source + numba.__version__.encode()).hexdigest()[:16]
     name = f"invariant_kernels_{digest}"
     if name in sys.modules:
         return sys.modules[name]

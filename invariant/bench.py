@@ -1,0 +1,458 @@
+"""Engine throughput against two baselines, measured in one process (DESIGN.md ◆ bench JSON).
+
+Two order-1 SDEs (``dx = b0(x) dt + sqrt(lr/N) L dW``, Euler–Maruyama with ``dt = 0.01``,
+``lr = 0.05``, ``N = 4``), each at 16 and at 4096 chains:
+
+``dirac-wgan-r1`` (d = 2)
+    the Dirac-GAN with the WGAN loss and the R1 regulariser (``gamma = 0.5``, ``mu = 0``,
+    ``s = s_z = 1``): linear drift ``b0 = (ψ, −θ − ψ/2)``, noise ``Σ = diag(0, 2)``.
+``bilinear-64`` (d = 64)
+    a 32 × 32 bilinear game (random ``C``, ``lam = gam = 0.5``) with full random
+    positive-definite ``Σ_θ``, ``Σ_ω``, so the noise needs full Cholesky factors.
+
+Each is simulated three ways, all three steppers advancing the same ``(chains, d)`` state:
+
+``engine``
+    the generated kernel ``sde_chunk`` called as :func:`invariant.engine.run._advance`
+    calls it, on state and generators prepared as a real run prepares them, with the
+    standard accumulators on (burn-in 0, ``stat_every`` from the config, thinning so large
+    that no draw is kept): the work a real run does per step.
+``numpy_baseline``
+    numpy vectorised over chains, ``X += dt·(X Aᵀ + c) + scale·Z Lᵀ`` with one
+    ``standard_normal`` call per step for all chains.
+``bare_numba``
+    a hand-written Numba loop of the same SDE, the limit on this CPU: ``prange`` over
+    blocks of chains, one generator per block, the state in registers (d = 2) or dense
+    loops over small arrays (d = 64), no statistics.
+
+Every timing is taken after a warm-up call, with enough steps to last ``≳ 0.3 s``
+(``≳ 0.05 s`` in quick mode); the three methods take turns, and the best of three
+repetitions of each is reported as chain-steps per second.
+"""
+from __future__ import annotations
+
+import math
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+from numba import njit, prange
+from numba.typed import List
+
+from . import config as config_mod
+from .engine import run as run_mod
+from .engine.build import STANDARD_OBSERVABLES, kernels
+
+DT = 0.01
+LR = 0.05
+BATCH_SIZE = 4
+SCALE = math.sqrt(DT * LR / BATCH_SIZE)  # noise scale of one Euler–Maruyama step
+CHAINS = (16, 4096)
+METHODS = ("engine", "numpy_baseline", "bare_numba")
+SEED = 20240601
+REPEATS = 3
+_THIN = 1 << 40  # "thin large": the engine keeps no draw during a timing
+
+
+# --------------------------------------------------------------------------- cases
+@dataclass
+class Case:
+    """One benchmark SDE: a game run as an order-1 SML-SDE, and its affine coefficients.
+
+    ``A``, ``c`` give the drift ``b0(x) = A x + c`` (probed from the game itself), ``L`` a
+    factor of ``Σ`` with its zero columns dropped (``L Lᵀ = Σ``), so the baselines draw no
+    normal that the SDE multiplies by zero.
+    """
+
+    name: str
+    table: dict  # the config's [game] table
+    A: np.ndarray
+    c: np.ndarray
+    L: np.ndarray
+
+    @property
+    def d(self) -> int:
+        return self.A.shape[0]
+
+    def config(self, chains: int, seed: int = SEED) -> config_mod.Config:
+        """The run configuration whose steps the engine timing reproduces."""
+        return config_mod.from_dict({
+            "game": self.table,
+            "training": {"scheme": "sml", "lr": LR, "batch_size": BATCH_SIZE},
+            "simulation": {"order": 1, "chains": chains, "t_end": 10.0, "t_burn": 0.0, "dt": DT,
+                           "seed": seed, "keep_draws": 2, "keep_chains": 1},
+        })
+
+    def initial_state(self, chains: int, seed: int = SEED) -> np.ndarray:
+        """Initial chain states ``x0 + init_scale·N(0, I)``, the run's default spread."""
+        cfg = self.config(max(chains, 2), seed)
+        rng = np.random.default_rng(seed)
+        return cfg.x0 + cfg.init_scale * rng.standard_normal((chains, self.d))
+
+    def stepper(self, method: str, X0: np.ndarray, scale: float = SCALE, seed: int = SEED):
+        """A callable ``s(n_steps)`` advancing its own copy ``s.X`` of ``X0`` by ``method``."""
+        cls = {"engine": EngineStepper, "numpy_baseline": NumpyStepper, "bare_numba": BareStepper}[method]
+        return cls(self, X0, scale, seed)
+
+
+def _affine(cfg) -> tuple[np.ndarray, np.ndarray]:
+    """``A``, ``c`` with ``b0(x) = A x + c``, from the game's own gradient (exact when affine)."""
+    game, sch = cfg.game, cfg.scheme
+    if not game.affine:
+        raise ValueError(f"bench needs an affine game, got {game.name}")
+    d = game.d
+    c = sch.b0(game, np.zeros(d))
+    A = np.empty((d, d))
+    for j in range(d):
+        e = np.zeros(d)
+        e[j] = 1.0
+        A[:, j] = sch.b0(game, e) - c
+    return A, c
+
+
+def _factor(S: np.ndarray) -> np.ndarray:
+    """``L`` with ``L Lᵀ = S`` for a PSD ``S``, all-zero columns dropped (``d × rank``)."""
+    try:
+        L = np.linalg.cholesky(S)
+    except np.linalg.LinAlgError:
+        w, V = np.linalg.eigh(S)
+        L = V * np.sqrt(np.clip(w, 0.0, None))
+    keep = np.any(L != 0.0, axis=0)
+    return np.ascontiguousarray(L[:, keep])
+
+
+def _case(name: str, table: dict) -> Case:
+    cfg = Case(name, table, np.eye(1), np.zeros(1), np.eye(1)).config(2)
+    A, c = _affine(cfg)
+    L = _factor(cfg.game.sigma(np.zeros(cfg.game.d)))
+    return Case(name, table, A, c, L)
+
+
+def dirac_case() -> Case:
+    """The 2-D Dirac-GAN SDE: wgan loss, r1 regulariser, gamma = 0.5, mu = 0, s = s_z = 1."""
+    table = {"name": "dirac", "loss": "wgan", "regularizer": "r1", "gamma": 0.5, "mu": 0.0,
+             "s": 1.0, "s_z": 1.0}
+    return _case("dirac-wgan-r1", table)
+
+
+def _random_spd(rng: np.random.Generator, n: int) -> np.ndarray:
+    M = rng.standard_normal((n, n))
+    S = M @ M.T / n + 0.5 * np.eye(n)
+    return 0.5 * (S + S.T)
+
+
+def bilinear_case(half: int = 32, seed: int = 7) -> Case:
+    """The ``2·half``-D bilinear game: random ``C``, lam = gam = 0.5, full random SPD ``Σ``."""
+    rng = np.random.default_rng(seed)
+    C = rng.standard_normal((half, half)) / math.sqrt(half)
+    table = {"name": "bilinear", "C": C.tolist(), "lam": 0.5, "gam": 0.5,
+             "Sigma_theta": _random_spd(rng, half).tolist(),
+             "Sigma_omega": _random_spd(rng, half).tolist()}
+    return _case(f"bilinear-{2 * half}", table)
+
+
+# ----------------------------------------------------------------------- steppers
+class EngineStepper:
+    """The engine's ``sde_chunk``, called exactly as ``run._advance`` calls it."""
+
+    def __init__(self, case: Case, X0, scale, seed):
+        chains = X0.shape[0]
+        self.cfg = cfg = case.config(chains, seed)
+        self.kernels = kernels(cfg.game.kernels)
+        self.n_obs = len(STANDARD_OBSERVABLES)
+        self.state = run_mod._fresh_state(cfg, self.n_obs)
+        self.state["X"][:] = X0
+        self.gens = run_mod._generators(seed, chains)
+        self.scale = float(scale)
+        self.step0 = 0
+
+    @property
+    def X(self) -> np.ndarray:
+        return self.state["X"]
+
+    def __call__(self, n_steps: int) -> None:
+        cfg, s, game, sch = self.cfg, self.state, self.cfg.game, self.cfg.scheme
+        s_th, s_om = sch.b1_signs
+        self.kernels.sde_chunk(
+            s["X"], s["status"], s["div_step"], s["div_x"], game.params, game.data, self.gens,
+            game.d_theta, sch.lr, self.scale, cfg.dt, sch.order == 2, s_th, s_om,
+            self.step0, int(n_steps), 0, cfg.stat_every, _THIN, cfg.escape_radius ** 2,
+            s["draws"], s["shift"], s["acc_n"], s["acc_s1"], s["acc_s2"], s["acc_obs"], self.n_obs,
+        )
+        self.step0 += int(n_steps)
+        if np.any(s["status"] != 0):
+            raise RuntimeError(f"bench: {int(np.sum(s['status'] != 0))} engine chains diverged")
+
+
+class NumpyStepper:
+    """``X += dt·(X Aᵀ + c) + scale·Z Lᵀ``, vectorised over chains, one normal draw per step."""
+
+    def __init__(self, case: Case, X0, scale, seed):
+        self.X = np.array(X0, dtype=np.float64, order="C")
+        self.dtAt = np.ascontiguousarray(DT * case.A.T)
+        self.dtc = DT * case.c
+        self.sLt = np.ascontiguousarray(scale * case.L.T)
+        self.rng = np.random.default_rng(seed)
+        n = self.X.shape[0]
+        self.D = np.empty_like(self.X)
+        self.N = np.empty_like(self.X)
+        self.Z = np.empty((n, case.L.shape[1]))
+
+    def __call__(self, n_steps: int) -> None:
+        X, D, N, Z, dtAt, sLt, dtc = self.X, self.D, self.N, self.Z, self.dtAt, self.sLt, self.dtc
+        shift = bool(np.any(dtc != 0.0))
+        normal, matmul = self.rng.standard_normal, np.matmul
+        for _ in range(int(n_steps)):
+            normal(out=Z)
+            matmul(X, dtAt, out=D)
+            if shift:
+                D += dtc
+            matmul(Z, sLt, out=N)
+            X += D
+            X += N
+
+
+def _blocks(chains: int) -> np.ndarray:
+    nb = min(chains, 8 * numba.get_num_threads())
+    return np.linspace(0, chains, nb + 1).round().astype(np.int64)
+
+
+class BareStepper:
+    """The hand-written Numba loop (:func:`_bare_2d` or :func:`_bare_bilinear`)."""
+
+    def __init__(self, case: Case, X0, scale, seed):
+        self.X = np.array(X0, dtype=np.float64, order="C")
+        self.case = case
+        self.scale = float(scale)
+        self.bounds = _blocks(self.X.shape[0])
+        self.gens = List([np.random.Generator(np.random.PCG64(s))
+                          for s in np.random.SeedSequence(seed).spawn(len(self.bounds) - 1)])
+        if case.d == 2:
+            self.L = np.zeros((2, 2))
+            self.L[:, : case.L.shape[1]] = case.L
+            self.k = case.L.shape[1]
+        else:
+            cfg = case.config(2)
+            info, dth = cfg.game.info, cfg.game.d_theta
+            S = info["Sigma"]
+            self.C = np.ascontiguousarray(info["C"])
+            self.CT = np.ascontiguousarray(info["C"].T)
+            self.coef = (info["lam"], info["gam"], np.asarray(info["a"], float), np.asarray(info["b"], float))
+            # factors stored transposed (column i of L contiguous): the noise loops are axpys
+            self.LtT = np.ascontiguousarray(np.linalg.cholesky(S[:dth, :dth]).T)
+            self.LoT = np.ascontiguousarray(np.linalg.cholesky(S[dth:, dth:]).T)
+
+    def __call__(self, n_steps: int) -> None:
+        if self.case.d == 2:
+            _bare_2d(self.X, self.case.A, self.case.c, self.L, self.k, DT, self.scale,
+                     int(n_steps), self.gens, self.bounds)
+        else:
+            lam, gam, a, b = self.coef
+            _bare_bilinear(self.X, self.C, self.CT, lam, gam, a, b, self.LtT, self.LoT, DT,
+                           self.scale, int(n_steps), self.gens, self.bounds)
+
+
+@njit(parallel=True, fastmath=False, cache=True)
+def _bare_2d(X, A, c, L, k, dt, scale, n_steps, gens, bounds):
+    # x ← x + dt (A x + c) + scale L z, z ~ N(0, I_k), k = 1 or 2 columns of L
+    a00 = A[0, 0]
+    a01 = A[0, 1]
+    a10 = A[1, 0]
+    a11 = A[1, 1]
+    c0 = c[0]
+    c1 = c[1]
+    l00 = scale * L[0, 0]
+    l01 = scale * L[0, 1]
+    l10 = scale * L[1, 0]
+    l11 = scale * L[1, 1]
+    for blk in prange(bounds.shape[0] - 1):
+        rng = gens[np.int64(blk)]
+        for ch in range(bounds[blk], bounds[blk + 1]):
+            x0 = X[ch, 0]
+            x1 = X[ch, 1]
+            if k == 1:
+                for _ in range(n_steps):
+                    z0 = rng.standard_normal()
+                    y0 = x0 + dt * (a00 * x0 + a01 * x1 + c0) + l00 * z0
+                    x1 = x1 + dt * (a10 * x0 + a11 * x1 + c1) + l10 * z0
+                    x0 = y0
+            else:
+                for _ in range(n_steps):
+                    z0 = rng.standard_normal()
+                    z1 = rng.standard_normal()
+                    y0 = x0 + dt * (a00 * x0 + a01 * x1 + c0) + (l00 * z0 + l01 * z1)
+                    x1 = x1 + dt * (a10 * x0 + a11 * x1 + c1) + (l10 * z0 + l11 * z1)
+                    x0 = y0
+            X[ch, 0] = x0
+            X[ch, 1] = x1
+
+
+@njit(parallel=True, fastmath=False, cache=True)
+def _bare_bilinear(X, C, CT, lam, gam, a, b, LtT, LoT, dt, scale, n_steps, gens, bounds):
+    # b0 = (−(lam θ + C ω + a), Cᵀθ − gam ω + b); noise scale·blockdiag(Lθ, Lω) z with the
+    # lower-triangular factors given transposed (LtT = Lθᵀ).  Every inner loop is an axpy
+    # over a contiguous row (vectorisable without fastmath).
+    dth, dom = C.shape
+    d = dth + dom
+    for blk in prange(bounds.shape[0] - 1):
+        rng = gens[np.int64(blk)]
+        x = np.empty(d)
+        f = np.empty(d)
+        z = np.empty(max(dth, dom))
+        for ch in range(bounds[blk], bounds[blk + 1]):
+            for i in range(d):
+                x[i] = X[ch, i]
+            for _ in range(n_steps):
+                for i in range(dth):
+                    f[i] = -(lam * x[i] + a[i])
+                for j in range(dom):
+                    f[dth + j] = b[j] - gam * x[dth + j]
+                for j in range(dom):
+                    wj = x[dth + j]
+                    for i in range(dth):
+                        f[i] -= CT[j, i] * wj
+                for i in range(dth):
+                    ti = x[i]
+                    for j in range(dom):
+                        f[dth + j] += C[i, j] * ti
+                for i in range(d):
+                    x[i] += dt * f[i]
+                for i in range(dth):
+                    z[i] = scale * rng.standard_normal()
+                for i in range(dth):
+                    zi = z[i]
+                    for r in range(i, dth):
+                        x[r] += LtT[i, r] * zi
+                for j in range(dom):
+                    z[j] = scale * rng.standard_normal()
+                for j in range(dom):
+                    zj = z[j]
+                    for r in range(j, dom):
+                        x[dth + r] += LoT[j, r] * zj
+            for i in range(d):
+                X[ch, i] = x[i]
+
+
+# ------------------------------------------------------------------------ timing
+def _time(step, n: int) -> float:
+    t0 = time.perf_counter()
+    step(n)
+    return time.perf_counter() - t0
+
+
+def _calibrate(step, chains: int, target: float) -> tuple[int, float]:
+    """Steps enough for one call of ``step`` to last ``target`` seconds, and that call's time."""
+    step(1)  # warm-up (compiles on first use)
+    n = max(1, 20_000 // chains)
+    while True:
+        t = _time(step, n)
+        if t >= target:
+            return n, t
+        n = int(math.ceil(n * min(20.0, max(1.5, 1.25 * target / max(t, 1e-6)))))
+
+
+def _measure(steppers: dict, chains: int, target: float) -> tuple[dict, dict]:
+    """Best-of-``REPEATS`` chain-steps per second of each stepper, repetitions interleaved.
+
+    The methods take turns (engine, numpy, bare, engine, …), so a burst of load from
+    elsewhere on the machine hits all of them rather than one.
+    """
+    steps, best = {}, {}
+    for m, s in steppers.items():
+        steps[m], best[m] = _calibrate(s, chains, target)
+    for _ in range(REPEATS - 1):
+        for m, s in steppers.items():
+            best[m] = min(best[m], _time(s, steps[m]))
+    return {m: chains * steps[m] / best[m] for m in steppers}, steps
+
+
+def run(quick: bool = False) -> dict:
+    """Measure the engine and both baselines on every case (DESIGN.md ◆ bench JSON)."""
+    target = 0.05 if quick else 0.3
+    cases = []
+    for case in (dirac_case(), bilinear_case()):
+        for chains in CHAINS:
+            X0 = case.initial_state(chains)
+            rates, steps = _measure({m: case.stepper(m, X0) for m in METHODS}, chains, target)
+            cases.append({
+                "name": case.name, "dim": case.d, "chains": chains, "steps": steps["engine"],
+                "engine": rates["engine"], "numpy_baseline": rates["numpy_baseline"],
+                "bare_numba": rates["bare_numba"],
+                "ratio_vs_numpy": rates["engine"] / rates["numpy_baseline"],
+                "ratio_vs_bare": rates["engine"] / rates["bare_numba"],
+                "steps_by_method": steps,
+            })
+    return {"cases": cases, "machine": machine(), "quick": bool(quick),
+            "settings": {"dt": DT, "lr": LR, "batch_size": BATCH_SIZE, "order": 1,
+                         "stat_every": dirac_case().config(2).stat_every,
+                         "min_seconds": target, "repeats": REPEATS}}
+
+
+# the project's throughput targets: (what, dim, chains or None for all, field, at least)
+TARGETS = (
+    ("engine >= 20x numpy, 2-D, 16 chains", 2, 16, "ratio_vs_numpy", 20.0),
+    ("engine >= 2x numpy, 2-D, 4096 chains", 2, 4096, "ratio_vs_numpy", 2.0),
+    ("engine >= 0.8x bare numba, every case", None, None, "ratio_vs_bare", 0.8),
+)
+
+
+def targets(report: dict) -> list[dict]:
+    """Whether the report meets each of :data:`TARGETS` (the worst case decides)."""
+    out = []
+    for what, dim, chains, key, low in TARGETS:
+        rows = [c for c in report["cases"]
+                if (dim is None or c["dim"] == dim) and (chains is None or c["chains"] == chains)]
+        if not rows:
+            continue
+        worst = min(c[key] for c in rows)
+        out.append({"target": what, "value": worst, "at_least": low, "met": worst >= low})
+    return out
+
+
+def _cpu_model() -> str | None:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+def machine() -> dict:
+    """Cores, Numba threads, versions and CPU model of this machine."""
+    return {
+        "cores": os.cpu_count(),
+        "numba_threads": numba.get_num_threads(),
+        "versions": {"python": platform.python_version(), "numpy": np.__version__,
+                     "numba": numba.__version__},
+        "cpu": _cpu_model(),
+        "platform": sys.platform,
+    }
+
+
+def print_table(report: dict, file=None) -> None:
+    """Print the report as a table of chain-steps per second and ratios."""
+    file = file or sys.stdout
+    m = report["machine"]
+    v = m["versions"]
+    print(f"invariant bench: {m.get('cpu') or 'unknown CPU'}, {m['cores']} cores, "
+          f"{m['numba_threads']} numba threads; python {v['python']}, numpy {v['numpy']}, "
+          f"numba {v['numba']}", file=file)
+    print("chain-steps per second (best of 3)", file=file)
+    head = f"{'case':<16}{'dim':>4}{'chains':>8}{'steps':>10}{'engine':>11}{'numpy':>11}" \
+           f"{'bare numba':>12}{'vs numpy':>10}{'vs bare':>9}"
+    print(head, file=file)
+    print("-" * len(head), file=file)
+    for c in report["cases"]:
+        print(f"{c['name']:<16}{c['dim']:>4}{c['chains']:>8}{c['steps']:>10}"
+              f"{c['engine']:>11.3g}{c['numpy_baseline']:>11.3g}{c['bare_numba']:>12.3g}"
+              f"{c['ratio_vs_numpy']:>9.2f}x{c['ratio_vs_bare']:>8.2f}x", file=file)
+    for tg in targets(report):
+        print(f"{'met    ' if tg['met'] else 'NOT met'}  {tg['target']}: worst {tg['value']:.2f}x",
+              file=file)

@@ -1,0 +1,75 @@
+"""Tests of the throughput benchmark (``invariant.bench``; DESIGN.md ◆ bench JSON).
+
+No timing is asserted: only the report's shape, and that the three steppers the benchmark
+compares (engine, numpy baseline, bare Numba loop) simulate the same SDE.
+"""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from invariant import bench
+
+CASE_FIELDS = ("name", "dim", "chains", "steps", "engine", "numpy_baseline", "bare_numba",
+               "ratio_vs_numpy", "ratio_vs_bare")
+RATES = ("engine", "numpy_baseline", "bare_numba", "ratio_vs_numpy", "ratio_vs_bare")
+
+
+def _positive(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+
+
+def test_quick_run_has_the_contract_fields(capsys):
+    report = bench.run(quick=True)
+    json.dumps(report)  # plain JSON types only
+    cases = report["cases"]
+    assert {(c["name"], c["dim"], c["chains"]) for c in cases} == {
+        ("dirac-wgan-r1", 2, 16), ("dirac-wgan-r1", 2, 4096),
+        ("bilinear-64", 64, 16), ("bilinear-64", 64, 4096),
+    }
+    for c in cases:
+        assert set(CASE_FIELDS) <= set(c)
+        assert isinstance(c["steps"], int) and c["steps"] > 0
+        for key in RATES:
+            assert _positive(c[key]), (c["name"], c["chains"], key, c[key])
+        assert c["ratio_vs_numpy"] == pytest.approx(c["engine"] / c["numpy_baseline"])
+        assert c["ratio_vs_bare"] == pytest.approx(c["engine"] / c["bare_numba"])
+    m = report["machine"]
+    assert isinstance(m["cores"], int) and m["cores"] >= 1
+    assert isinstance(m["numba_threads"], int) and m["numba_threads"] >= 1
+    assert set(m["versions"]) >= {"python", "numpy", "numba"}
+    bench.print_table(report)
+    out = capsys.readouterr().out
+    assert "dirac-wgan-r1" in out and "bilinear-64" in out
+
+
+@pytest.mark.parametrize("make", [bench.dirac_case, bench.bilinear_case], ids=["dirac", "bilinear"])
+def test_the_three_steppers_simulate_the_same_sde(make):
+    # with the noise scale set to 0 the three Euler–Maruyama recursions are deterministic:
+    # from the same initial states they must agree to rounding after a few hundred steps
+    case = make()
+    X0 = case.initial_state(8)
+    out = {}
+    for method in bench.METHODS:
+        stepper = case.stepper(method, X0, scale=0.0)
+        stepper(300)
+        out[method] = np.array(stepper.X)
+    moved = np.abs(out["engine"] - X0).max()
+    assert moved > 1e-2  # the drift did act
+    for method in ("numpy_baseline", "bare_numba"):
+        np.testing.assert_allclose(out[method], out["engine"], rtol=0.0, atol=1e-10, err_msg=method)
+
+
+def test_the_affine_coefficients_match_the_game():
+    # b0(x) = A x + c as the engine's game computes it; Σ = L Lᵀ
+    for case in (bench.dirac_case(), bench.bilinear_case()):
+        cfg = case.config(2)
+        x = np.random.default_rng(3).standard_normal(case.d)
+        np.testing.assert_allclose(case.A @ x + case.c, cfg.scheme.b0(cfg.game, x), atol=1e-12)
+        np.testing.assert_allclose(case.L @ case.L.T, cfg.game.sigma(x), atol=1e-12)
+    d = bench.dirac_case()
+    np.testing.assert_array_equal(d.A, [[0.0, 1.0], [-1.0, -0.5]])
+    assert d.L.shape == (2, 1)  # Σ_θ = 0: one normal per step suffices
