@@ -1,4 +1,4 @@
-"""Command line: ``invariant run | bench`` (DESIGN.md ◆ Command line).
+"""Command line: ``invariant run | check | bench`` (DESIGN.md ◆ Command line).
 
 Exit status 0 on success, 2 on bad input with one line naming the field and the fix.
 """
@@ -27,6 +27,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--threads", type=int, help="numba threads (results do not depend on it)")
     r.add_argument("--force", action="store_true", help="overwrite an existing run in --out")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    c = sub.add_parser("check", help="conditions C1–C4 for a unique invariant measure (MATH.md §4), no simulation")
+    c.add_argument("config", nargs="?", help="TOML config (default: the embedded bilinear example)")
+    c.add_argument("--json", help="write {\"conditions\": …} (DESIGN.md ◆ summary.json fields) to this file")
     b = sub.add_parser("bench", help="engine throughput against numpy and bare-numba baselines")
     b.add_argument("--json", help="write the bench JSON (DESIGN.md ◆) to this file")
     b.add_argument("--quick", action="store_true", help="short timings (for tests)")
@@ -40,6 +43,8 @@ def main(argv=None) -> int:
             return _run(args)
         if args.command == "bench":
             return _bench(args)
+        if args.command == "check":
+            return _check(args)
     except ConfigError as exc:
         print(f"invariant: error: {exc}", file=sys.stderr)
         return 2
@@ -63,6 +68,7 @@ def _run(args) -> int:
         if not (out / "config.json").exists():
             raise ConfigError("--resume", f"{out} holds no run (no config.json); start one with invariant run CONFIG --out {out}")
         result = engine.resume(out, progress=progress)
+        cond = summary.conditions_section(result.config)
     else:
         overrides = {k: v for k, v in (("simulation.chains", args.chains), ("simulation.t_end", args.t_end),
                                        ("simulation.seed", args.seed)) if v is not None}
@@ -72,11 +78,69 @@ def _run(args) -> int:
             if not args.force:
                 raise ConfigError("--out", f"{out} already holds a run; use --resume {out} to continue it or --force to overwrite")
             shutil.rmtree(out)
-        result = engine.simulate(cfg, out, progress=progress)
+        cond = summary.conditions_section(cfg)  # MATH.md §4, before the simulation (cheap)
+        from . import fdr
+
+        # the FDR hook streams MATH.md §5's terms; it draws from streams of its own, so the
+        # chains are those of a run without it (a resumed run reads it from DIR/hook.json)
+        result = engine.simulate(cfg, out, hook=fdr.hook(cfg), progress=progress)
     m = stationary.moments(result)
     storage.write_chains(result, out)
-    storage.write_summary(summary.build(result, m), out)
+    summ = summary.build(result, m)
+    summ["conditions"] = cond
+    longrun = summary.longrun_sections(result, m, out, progress)  # MATH.md §4, §7: mixing, strategies
+    summ["mixing"], summ["strategies"] = longrun["mixing"], longrun["strategies"]
+    if longrun["fokker_planck"] is not None:
+        summ["stationary"]["fokker_planck"] = longrun["fokker_planck"]
+    summ["fdr"] = summary.fdr_section(result)  # MATH.md §5
+    storage.write_summary(summ, out)
     _print_run(result, m, out)
+    print(f"  conditions (MATH.md §4): {cond.get('verdict')} — {cond.get('reason')}")
+    _print_longrun(longrun)
+    _print_fdr(summ["fdr"])
+    return 0
+
+
+def _print_fdr(sec) -> None:
+    if "error" in sec:
+        print(f"  FDRs: not available ({sec['error']})")
+        return
+    form = "exact discrete form" if sec["form"] == "discrete" else "SDE form, Euler–Maruyama term apart"
+    parts = [f"{k} {sec[k]['lhs']:.4g} vs {sec[k]['rhs']:.4g} (z = {sec[k]['z']:.1f})"
+             for k in ("fdr1", "fdr2_theta", "fdr2_omega")]
+    print(f"  FDRs ({form}): " + "; ".join(parts))
+
+
+def _print_longrun(longrun) -> None:
+    mix = longrun["mixing"] or {}
+    if "rate" in mix:
+        lo, hi = mix["rate_interval"]
+        print(f"  mixing rate κ = {mix['rate']:.4g} [{lo:.4g}, {hi:.4g}] ({mix['method']}); "
+              + ", ".join(f"{k} {v['rate']:.4g}" for k, v in mix["methods"].items() if v.get("rate") is not None)
+              + ("; methods DISAGREE" if mix["disagreement"] else ""))
+    elif mix:
+        print(f"  mixing rate: {mix.get('skipped') or 'failed (' + str(mix.get('error')) + ')'}")
+    if mix.get("warning"):
+        print(f"  warning: {mix['warning']}")
+    fp = longrun["fokker_planck"]
+    if fp and "l1" in fp:
+        print(f"  Fokker–Planck {fp['grid'][0]}×{fp['grid'][1]}: gap {fp['gap']:.4g}, "
+              f"L1 to the draws {fp['l1']:.3g} (noise floor {fp['l1_noise']:.3g})")
+    gen = (longrun["strategies"] or {}).get("generated")
+    if gen:
+        print(f"  generated vs data: W1 = {gen['w1']:.3g} ± {gen['w1_se']:.2g}, KS = {gen['ks']:.3g} ± {gen['ks_se']:.2g}")
+
+
+def _check(args) -> int:
+    from . import conditions, config, storage
+
+    cfg = config.load(args.config)
+    res = conditions.check_config(cfg)
+    print(conditions.format_report(res))
+    if args.json:
+        import json
+
+        Path(args.json).write_text(json.dumps(storage.jsonable({"conditions": res.to_dict()}), indent=2))
     return 0
 
 

@@ -19,7 +19,7 @@ from .errors import ConfigError  # noqa: F401  (re-exported)
 from .games.validate import choice, integer, number, vector
 from .schemes import SCHEMES, Scheme, default_order
 
-SECTIONS = ("game", "training", "simulation")
+SECTIONS = ("game", "training", "simulation", "conditions", "mixing")
 TRAINING_KEYS = ("scheme", "lr", "batch_size")
 SIMULATION_KEYS = (
     "dynamics", "order", "chains", "t_end", "t_burn", "dt", "seed", "escape_radius",
@@ -51,6 +51,8 @@ class Config:
     init_scale: float
     chunks: int
     resolved: dict = field(repr=False)
+    conditions: dict = field(default_factory=dict)  # [conditions] options, defaults filled in (invariant.conditions)
+    mixing: object = None  # [mixing] options, invariant.mixing.MixingOptions
 
     @property
     def step_time(self) -> float:
@@ -161,9 +163,18 @@ def from_dict(table: dict) -> Config:
             "x0": x0.tolist(), "init_scale": init_scale, "chunks": chunks,
         },
     }
+    from .conditions import validate_options
+
+    cond = validate_options(table.get("conditions"))
+    resolved["conditions"] = dict(cond)
+    from .mixing import validate_options as mixing_options
+
+    mixing = mixing_options(table.get("mixing"), t_end, chains, game.d, step_time)
+    resolved["mixing"] = mixing.as_dict()
     return Config(
         game=game, scheme=Scheme(scheme_name, lr, batch_size, order), dynamics=dynamics,
         chains=chains, t_end=t_end, t_burn=t_burn, dt=dt, seed=seed,
         escape_radius=escape_radius, keep_draws=keep_draws, keep_chains=keep_chains,
-        stat_every=stat_every, x0=x0, init_scale=init_scale, chunks=chunks, resolved=resolved,
+        stat_every=stat_every, x0=x0, init_scale=init_scale, chunks=chunks, resolved=resolved, conditions=cond,
+        mixing=mixing,
     )

@@ -116,3 +116,244 @@ def _settled(result, ess) -> tuple[str, str]:
     if not rhat[j] <= RHAT_DISAGREE:
         return "not settled", f"chains settle to different laws: split R-hat of {names[j]} is {rhat[j]:.3g} > {RHAT_DISAGREE}"
     return "settled", f"no drift between halves (max |z| = {abs(z[i]):.1f}); ESS per chain ≥ {per_chain:.0f}"
+
+
+# --------------------------------------------------------------------------- densities
+# Marginal and joint densities of the invariant measure from the kept draws of the live
+# chains: kernel density estimates with a normal-reference bandwidth whose sample size is
+# the effective one, and histograms.  Autocorrelated draws carry less information than as
+# many independent ones; Hall & Hart (1990) show that for short-range dependence the
+# *asymptotically* optimal bandwidth is the i.i.d. one, but finite chains whose integrated
+# time spans many draws have ESS-level noise at the kernel's scale, so the rules below use
+# n_eff = ESS (Sokal's integrated time, ``invariant.mixing.integrated_time``): they smooth
+# a little more, never less, than the i.i.d. rule would.
+
+
+@dataclass
+class Density1D:
+    """A 1-D marginal density: kernel estimate on a grid and a histogram.
+
+    Attributes
+    ----------
+    name : str
+    grid, density : ndarray
+        The kernel density estimate (Gaussian kernel, FFT on a binned grid, statsmodels).
+    bandwidth : float
+        Kernel standard deviation.
+    n, n_eff : float
+        Number of draws and their effective number.
+    edges, hist : ndarray
+        Histogram (density-normalised), Freedman–Diaconis bins for ``n_eff`` points.
+    """
+
+    name: str
+    grid: np.ndarray
+    density: np.ndarray
+    bandwidth: float
+    n: int
+    n_eff: float
+    edges: np.ndarray
+    hist: np.ndarray
+
+
+@dataclass
+class Density2D:
+    """A 2-D joint density: kernel estimate on a grid and a histogram.
+
+    Attributes
+    ----------
+    names : tuple of str
+    x, y : ndarray
+        Grid points (uniform) along each axis.
+    density : ndarray (len(x), len(y))
+        Kernel density estimate (Gaussian kernel with covariance ``bandwidth``, linear
+        binning and FFT convolution; mass beyond the grid is lost, not renormalised).
+    bandwidth : ndarray (2, 2)
+        Kernel covariance ``H = n_eff^{−1/3} Cov`` (Scott's rule, d = 2).
+    n, n_eff : float
+    edges_x, edges_y, hist : ndarray
+        2-D histogram (density-normalised).
+    """
+
+    names: tuple
+    x: np.ndarray
+    y: np.ndarray
+    density: np.ndarray
+    bandwidth: np.ndarray
+    n: int
+    n_eff: float
+    edges_x: np.ndarray
+    edges_y: np.ndarray
+    hist: np.ndarray
+
+
+def _effective_n(series) -> float:
+    """Effective sample size of (chains, n) draws from Sokal's integrated time."""
+    from .mixing import integrated_time
+
+    it = integrated_time(series)
+    n = float(np.size(series))
+    return float(min(n, max(2.0, it.ess))) if np.isfinite(it.ess) else n
+
+
+def silverman_bandwidth(x, n_eff: float | None = None) -> float:
+    """Silverman's rule ``0.9 min(σ, IQR/1.34) n_eff^{−1/5}`` (robust normal reference).
+
+    Parameters
+    ----------
+    x : array_like
+        Draws (any shape; flattened).
+    n_eff : float, optional
+        Effective sample size (default: the number of draws).
+    """
+    x = np.asarray(x, dtype=np.float64).ravel()
+    x = x[np.isfinite(x)]
+    n = x.size if n_eff is None else n_eff
+    s = x.std(ddof=1)
+    iqr = np.subtract(*np.percentile(x, [75, 25]))
+    a = min(s, iqr / 1.34) if iqr > 0 else s
+    return float(0.9 * a * n ** (-0.2)) if a > 0 else 1e-12
+
+
+def kde_1d(x, bandwidth: float | None = None, n_eff: float | None = None, grid=None, gridsize: int = 512):
+    """Gaussian kernel density estimate of 1-D draws (statsmodels, FFT).
+
+    Parameters
+    ----------
+    x : array_like
+        Draws.
+    bandwidth : float, optional
+        Kernel standard deviation (default :func:`silverman_bandwidth` with ``n_eff``).
+    n_eff : float, optional
+    grid : array_like, optional
+        Where to evaluate (interpolated from the FFT grid); default the FFT grid itself,
+        ``gridsize`` points over the draws' range ± 3 bandwidths.
+
+    Returns
+    -------
+    grid, density, bandwidth
+    """
+    import statsmodels.api as sm
+
+    x = np.asarray(x, dtype=np.float64).ravel()
+    x = x[np.isfinite(x)]
+    h = silverman_bandwidth(x, n_eff) if bandwidth is None else float(bandwidth)
+    k = sm.nonparametric.KDEUnivariate(x)
+    k.fit(kernel="gau", bw=h, fft=True, gridsize=gridsize, cut=3)
+    if grid is None:
+        return k.support.copy(), k.density.copy(), h
+    grid = np.asarray(grid, dtype=np.float64)
+    return grid, np.interp(grid, k.support, k.density, left=0.0, right=0.0), h
+
+
+def marginals(result, gridsize: int = 256) -> list:
+    """1-D marginal densities of every coordinate of the invariant measure.
+
+    Parameters
+    ----------
+    result : RunResult
+    gridsize : int
+
+    Returns
+    -------
+    list of Density1D
+        One per coordinate (``result.game.param_names``), from the live chains' kept draws.
+    """
+    keep = result.alive[: result.draws.shape[0]]
+    x = result.draws[keep]
+    out = []
+    for i, name in enumerate(result.game.param_names):
+        s = x[:, :, i]
+        n_eff = _effective_n(s)
+        grid, dens, h = kde_1d(s, n_eff=n_eff, gridsize=gridsize)
+        flat = s.ravel()
+        iqr = np.subtract(*np.percentile(flat, [75, 25]))
+        width = 2 * iqr * n_eff ** (-1 / 3) if iqr > 0 else (flat.max() - flat.min() + 1e-12) / 10
+        nb = int(np.clip(np.ceil((flat.max() - flat.min()) / width), 5, 200))
+        hist, edges = np.histogram(flat, bins=nb, density=True)
+        out.append(Density1D(name, grid, dens, h, flat.size, n_eff, edges, hist))
+    return out
+
+
+def kde_2d(points, x, y, H, weights=None) -> np.ndarray:
+    """Gaussian KDE of 2-D points on a uniform grid (linear binning + FFT convolution).
+
+    Parameters
+    ----------
+    points : ndarray (n, 2)
+    x, y : ndarray
+        Uniform grid points along each axis.
+    H : ndarray (2, 2)
+        Kernel covariance.
+    weights : ndarray (n,), optional
+        Non-negative weights (normalised to sum 1).
+
+    Returns
+    -------
+    ndarray (len(x), len(y))
+    """
+    from scipy.signal import fftconvolve
+
+    P = np.asarray(points, dtype=np.float64)
+    w = np.ones(len(P)) if weights is None else np.asarray(weights, dtype=np.float64)
+    w = w / w.sum()
+    hx, hy = x[1] - x[0], y[1] - y[0]
+    fx = (P[:, 0] - x[0]) / hx
+    fy = (P[:, 1] - y[0]) / hy
+    ix, iy = np.floor(fx).astype(int), np.floor(fy).astype(int)
+    ax, ay = fx - ix, fy - iy
+    counts = np.zeros((len(x), len(y)))
+    for dx, wx in ((0, 1 - ax), (1, ax)):
+        for dy, wy in ((0, 1 - ay), (1, ay)):
+            jx, jy = ix + dx, iy + dy
+            ok = (jx >= 0) & (jx < len(x)) & (jy >= 0) & (jy < len(y))
+            np.add.at(counts, (jx[ok], jy[ok]), (w * wx * wy)[ok])
+    sx, sy = np.sqrt(H[0, 0]), np.sqrt(H[1, 1])
+    # kernel support ±5 sd per axis: the mass cut off is below 1e-5
+    kx = np.arange(-int(np.ceil(5 * sx / hx)), int(np.ceil(5 * sx / hx)) + 1) * hx
+    ky = np.arange(-int(np.ceil(5 * sy / hy)), int(np.ceil(5 * sy / hy)) + 1) * hy
+    KX, KY = np.meshgrid(kx, ky, indexing="ij")
+    Hi = np.linalg.inv(H)
+    q = Hi[0, 0] * KX**2 + 2 * Hi[0, 1] * KX * KY + Hi[1, 1] * KY**2
+    K = np.exp(-0.5 * q) / (2 * np.pi * np.sqrt(np.linalg.det(H)))
+    dens = fftconvolve(counts, K, mode="same")
+    return np.clip(dens, 0.0, None)
+
+
+def joint_density(result, i: int = 0, j: int = 1, grid=None, shape=(128, 128), pad: float = 0.15) -> Density2D:
+    """Joint density of coordinates ``i`` and ``j`` of the invariant measure.
+
+    Parameters
+    ----------
+    result : RunResult
+    i, j : int
+        Coordinates (indices into ``result.game.param_names``).
+    grid : (x, y), optional
+        Uniform grid points; default ``shape`` points over the draws' range widened by
+        ``pad`` of it on each side.
+    shape : (int, int)
+    pad : float
+
+    Returns
+    -------
+    Density2D
+        Kernel bandwidth by Scott's rule with ``n_eff`` the smaller ESS of the two.
+    """
+    keep = result.alive[: result.draws.shape[0]]
+    x = result.draws[keep][:, :, [i, j]]
+    x = x[:, np.all(np.isfinite(x), axis=(0, 2))]
+    pts = x.reshape(-1, 2)
+    n_eff = min(_effective_n(x[:, :, 0]), _effective_n(x[:, :, 1]))
+    H = np.atleast_2d(np.cov(pts, rowvar=False)) * n_eff ** (-1.0 / 3.0)
+    if grid is None:
+        lo, hi = pts.min(0), pts.max(0)
+        w = np.where(hi > lo, hi - lo, 1.0)
+        gx = np.linspace(lo[0] - pad * w[0], hi[0] + pad * w[0], shape[0])
+        gy = np.linspace(lo[1] - pad * w[1], hi[1] + pad * w[1], shape[1])
+    else:
+        gx, gy = (np.asarray(g, dtype=np.float64) for g in grid)
+    dens = kde_2d(pts, gx, gy, H)
+    nb = int(np.clip(np.sqrt(n_eff) / 2, 10, 100))
+    hist, ex, ey = np.histogram2d(pts[:, 0], pts[:, 1], bins=nb, density=True)
+    names = (result.game.param_names[i], result.game.param_names[j])
+    return Density2D(names, gx, gy, dens, H, len(pts), n_eff, ex, ey, hist)

@@ -53,3 +53,91 @@ def build(result, moments: Moments) -> dict:
         "run": run_section(result),
         "stationary": stationary_section(moments),
     }
+
+
+def conditions_section(cfg) -> dict:
+    """``conditions.*`` of summary.json (DESIGN.md ◆) for a validated config: C1–C4 of MATH.md §4
+    on the SDE it selects, computed before any simulation (:func:`invariant.conditions.check_config`).
+
+    A numerical failure inside the check is recorded (``verdict = "not established"``,
+    ``error``) rather than stopping the run; a bad ``[conditions]`` entry raises ConfigError.
+    """
+    from . import conditions
+    from .errors import ConfigError
+
+    try:
+        return conditions.check_config(cfg).to_dict()
+    except ConfigError:
+        raise
+    except Exception as exc:  # noqa: BLE001 — the run must not die on a diagnostic
+        return {"verdict": "not established", "reason": f"the conditions check failed: {exc!r}",
+                "error": repr(exc)}
+
+
+def longrun_sections(result, moments: Moments, out=None, progress: bool = False) -> dict:
+    """Long-run analyses of a finished run (MATH.md §4, §7): ``mixing.*``, ``strategies.*``
+    and, for a 2-D game, ``stationary.fokker_planck`` (DESIGN.md ◆ summary.json).
+
+    Runs the relaxation experiment first when the config asks for it (``[mixing]
+    relaxation = true``; its runs are saved in ``out/relaxation/`` and reused on a resumed
+    run).  An analysis that fails numerically is recorded as ``{"error": …}`` rather than
+    stopping the run.
+
+    Returns
+    -------
+    dict
+        ``{"mixing": …, "strategies": …, "fokker_planck": … or None}``, JSON-ready.
+    """
+    import numpy as np
+
+    from . import fokker_planck, mixing, strategies
+
+    cfg = result.config
+    opts = cfg.mixing or mixing.MixingOptions()
+    out_d = {"mixing": None, "strategies": None, "fokker_planck": None}
+    fp = None
+    settled = moments.verdict != "not settled"
+    if not np.any(result.alive[: result.draws.shape[0]]):
+        why = {"skipped": "every kept chain diverged: no draws to analyse"}
+        return {"mixing": dict(why), "strategies": dict(why), "fokker_planck": None}
+    if not settled:
+        # no invariant law seen: a box around the draws would only give the box's own law
+        out_d["fokker_planck"] = {"skipped": f"chains not settled ({moments.reason})"} \
+            if opts.fokker_planck and cfg.game.d == 2 else None
+    elif opts.fokker_planck and cfg.game.d_theta == 1 and cfg.game.d_omega == 1 and result.n_diverged < cfg.chains:
+        try:
+            fp = fokker_planck.from_run(result, (opts.fp_grid, opts.fp_grid))
+            out_d["fokker_planck"] = fokker_planck.summary_section(fp, fokker_planck.compare_draws(fp, result))
+        except Exception as exc:  # noqa: BLE001 — a diagnostic must not kill the run
+            out_d["fokker_planck"] = {"error": repr(exc)}
+            fp = None
+    try:
+        runs = None
+        if opts.relaxation and result.n_diverged < cfg.chains:
+            runs = mixing.ensure_relaxation(cfg, out, moments.mean, moments.cov, progress)
+        mix = mixing.analyse(result, runs, fp, level=opts.level, n_boot=opts.bootstrap, lag=opts.lag,
+                             degree=opts.degree)
+        out_d["mixing"] = mixing.summary_section(mix)
+        if not settled:
+            out_d["mixing"]["warning"] = f"chains not settled ({moments.reason}): κ describes no invariant law"
+    except Exception as exc:  # noqa: BLE001
+        out_d["mixing"] = {"error": repr(exc)}
+    try:
+        out_d["strategies"] = strategies.summary_section(strategies.analyse(result, n_boot=min(opts.bootstrap, 100)))
+    except Exception as exc:  # noqa: BLE001
+        out_d["strategies"] = {"error": repr(exc)}
+    return out_d
+
+
+def fdr_section(result) -> dict:
+    """``fdr.*`` of summary.json (DESIGN.md ◆; MATH.md §5): FDR1 and FDR2 (each player and
+    summed) with ``lhs, rhs, residual, mcse, z`` for the dynamics and order that were run —
+    the exact discrete form for SGA chains — plus the running residuals
+    (:func:`invariant.fdr.summary_section`).  A run without the FDR hook, or an analysis
+    that fails, is recorded as ``{"error": …}`` rather than stopping the run."""
+    from . import fdr
+
+    try:
+        return fdr.summary_section(result)
+    except Exception as exc:  # noqa: BLE001 — a diagnostic must not kill the run
+        return {"error": repr(exc)}

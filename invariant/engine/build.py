@@ -32,6 +32,15 @@ class Hook:
         ``@njit(cache=True)`` function filling ``out[:len(names)]`` from the state ``x``
         and the population gradient ``gx = ∇g(x)``.  It may call the game's kernels
         ``_loss, _grad, _hvp, _noise, _batch_grad`` (module globals of the generated file).
+        With ``rng=True`` the signature is ``observe_extra(x, gx, p, data, rng, work, out)``.
+    rng : bool
+        The hook draws random numbers: it receives ``rng``, a generator of its own per chain
+        (spawned from the run's seed apart from the chains' streams, so the chains are
+        bit-identical with and without the hook, and checkpointed with them), and ``work``,
+        a ``(work, d)`` scratch array allocated once per chain and chunk (no allocation at
+        the statistics steps).  Mark such a hook ``inline="always"`` like the engine's helpers.
+    work : int
+        Rows of the ``work`` scratch array (``rng=True`` only).
     """
 
     names: tuple = ()
@@ -40,11 +49,45 @@ class Hook:
         "def observe_extra(x, gx, p, data, out):\n"
         "    pass\n"
     )
+    rng: bool = False
+    work: int = 0
+
+    def generated(self) -> str:
+        """The hook's source plus the adapter the kernel template calls."""
+        if self.rng:
+            tail = f"\n\nHOOK_WORK = {int(self.work)}\n_observe_extra = observe_extra\n"
+        else:
+            tail = ("\n\nHOOK_WORK = 0\n\n\n@njit(cache=True, inline=\"always\")\n"
+                    "def _observe_extra(x, gx, p, data, rng, work, out):\n"
+                    "    observe_extra(x, gx, p, data, out)\n")
+        return self.source.rstrip("\n") + tail
+
+    def as_dict(self) -> dict:
+        """What ``hook.json`` records (read back by :meth:`from_dict`)."""
+        return {"names": list(self.names), "source": self.source, "rng": bool(self.rng), "work": int(self.work)}
+
+    @classmethod
+    def from_dict(cls, h: dict) -> "Hook":
+        return cls(tuple(h["names"]), h["source"], bool(h.get("rng", False)), int(h.get("work", 0)))
 
 
 STANDARD_OBSERVABLES = (
     "g", "r2", "theta_dot_grad_theta", "omega_dot_grad_omega", "grad_theta_sq", "grad_omega_sq",
 )
+APPLIED_OBSERVABLES = (
+    "applied_theta_dot_grad", "applied_grad_theta_sq", "applied_omega_dot_grad", "applied_grad_omega_sq",
+    "step_dissipation", "step_remainder",
+)
+"""Observables of the update itself, appended (after the hook's) for SGA chains only: with ∇̂
+the minibatch gradient actually applied and the parameter it was applied to, ``θ·∇̂_θ``,
+``|∇̂_θ|²``, ``ω·∇̂_ω``, ``|∇̂_ω|²`` (MATH.md §5's exact discrete FDR2), and with ``Δ`` the whole
+step, ``−∇g(x)·Δ/lr`` and ``(g(x+Δ) − g(x) − ∇g(x)·Δ)/lr`` (an exact discrete FDR1)."""
+
+
+def observable_names(dynamics: str, hook: "Hook") -> tuple:
+    """Names of the observables a run accumulates, in column order."""
+    extra = APPLIED_OBSERVABLES if dynamics == "sga" else ()
+    return STANDARD_OBSERVABLES + tuple(hook.names) + extra
 
 
 def cache_dir() -> Path:
@@ -55,12 +98,19 @@ def cache_dir() -> Path:
 
 def kernels(game_module: str, hook: Hook = Hook()):
     """The kernel module for ``game_module`` (dotted name) with ``hook``'s observables."""
-    text = _TEMPLATE.read_text().format(game=game_module, hook=hook.source, hook_name=",".join(hook.names) or "none")
+    text = _TEMPLATE.read_text().format(game=game_module, hook=hook.generated(), hook_name=",".join(hook.names) or "none")
+    return load_generated("invariant_kernels", text, game_module)
+
+
+def load_generated(prefix: str, text: str, game_module: str):
+    """Write ``text`` (a module of kernels for ``game_module``) to the cache folder once and
+    import it, so that numba caches its kernels on disk (also used by ``invariant.weak`` and
+    ``invariant.schedule`` for their own generated kernels)."""
     # numba's cache does not notice edits to inlined functions of other files: key the
     # generated module on the game's source too, so an edited game compiles afresh
     game_source = Path(importlib.util.find_spec(game_module).origin).read_bytes()
     digest = hashlib.sha1(text.encode() + game_source + numba.__version__.encode()).hexdigest()[:16]
-    name = f"invariant_kernels_{digest}"
+    name = f"{prefix}_{digest}"
     if name in sys.modules:
         return sys.modules[name]
     folder = cache_dir()

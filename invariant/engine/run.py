@@ -21,7 +21,7 @@ from numba.typed import List
 
 from .. import config as config_mod
 from ..schemes import SCHEME_ID
-from .build import STANDARD_OBSERVABLES, Hook, kernels
+from .build import Hook, kernels, observable_names
 
 _STATE_ARRAYS = ("X", "status", "div_step", "div_x", "shift", "acc_n", "acc_s1", "acc_s2",
                  "acc_obs", "draws", "hist_t", "hist_obs", "hist_n")
@@ -35,7 +35,8 @@ class RunResult:
     ----------
     config : invariant.config.Config
     obs_names : tuple of str
-        Names of the per-step observables accumulated (standard six, then the hook's).
+        Names of the per-step observables accumulated: the standard six, the hook's, then
+        (SGA chains only) ``build.APPLIED_OBSERVABLES``, those of the update itself.
     X : ndarray (chains, d)
         Final chain states.
     status : ndarray (chains,)
@@ -163,6 +164,25 @@ def _generators(seed: int, chains: int) -> List:
     return List([np.random.Generator(np.random.PCG64(s)) for s in np.random.SeedSequence(seed).spawn(chains)])
 
 
+_HOOK_SPAWN_KEY = 2**31  # never a chain's spawn key: the hook's streams are apart from the chains'
+
+
+def _all_generators(cfg, hook: Hook) -> List:
+    """The chains' generators, followed (for a hook that draws random numbers) by one per
+    chain for the hook, so that the chains are the same with and without the hook."""
+    gens = _generators(cfg.seed, cfg.chains)
+    if hook.rng:
+        seq = np.random.SeedSequence(cfg.seed, spawn_key=(_HOOK_SPAWN_KEY,))
+        for s in seq.spawn(cfg.chains):
+            gens.append(np.random.Generator(np.random.PCG64(s)))
+    return gens
+
+
+def _initial_states(cfg, state, gens) -> None:
+    for c in range(cfg.chains):
+        state["X"][c] = cfg.x0 + cfg.init_scale * gens[c].standard_normal(cfg.game.d)
+
+
 def simulate(cfg, out: str | Path | None = None, hook: Hook = Hook(), progress: bool = False) -> RunResult:
     """Run the chains a validated :class:`~invariant.config.Config` describes.
 
@@ -176,16 +196,14 @@ def simulate(cfg, out: str | Path | None = None, hook: Hook = Hook(), progress: 
     progress : bool
         Show a progress bar (tqdm) on stderr.
     """
-    n_obs = len(STANDARD_OBSERVABLES) + len(hook.names)
-    state = _fresh_state(cfg, n_obs)
-    gens = _generators(cfg.seed, cfg.chains)
-    for c, g in enumerate(gens):
-        state["X"][c] = cfg.x0 + cfg.init_scale * g.standard_normal(cfg.game.d)
+    state = _fresh_state(cfg, len(observable_names(cfg.dynamics, hook)))
+    gens = _all_generators(cfg, hook)
+    _initial_states(cfg, state, gens)
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(cfg.resolved, indent=2))
-        (out / "hook.json").write_text(json.dumps({"names": list(hook.names), "source": hook.source}))
+        (out / "hook.json").write_text(json.dumps(hook.as_dict()))
     return _advance(cfg, hook, state, gens, 0, 0.0, out, progress)
 
 
@@ -198,7 +216,7 @@ def resume(out: str | Path, progress: bool = False) -> RunResult:
     except OSError as exc:
         raise FileNotFoundError(f"{out} holds no run to resume ({exc.strerror}: {exc.filename})") from None
     cfg = config_mod.from_dict(table)
-    hook = Hook(tuple(h["names"]), h["source"])
+    hook = Hook.from_dict(h)
     state, gens, steps_done, wall = _read_checkpoint(out / "checkpoint.npz", cfg, hook)
     return _advance(cfg, hook, state, gens, steps_done, wall, out, progress)
 
@@ -207,8 +225,7 @@ def load(out: str | Path) -> RunResult:
     """Read a run folder (finished or not) without running anything."""
     out = Path(out)
     cfg = config_mod.from_dict(json.loads((out / "config.json").read_text()))
-    h = json.loads((out / "hook.json").read_text())
-    hook = Hook(tuple(h["names"]), h["source"])
+    hook = Hook.from_dict(json.loads((out / "hook.json").read_text()))
     state, gens, steps_done, wall = _read_checkpoint(out / "checkpoint.npz", cfg, hook)
     return _result(cfg, hook, state, gens, steps_done, wall)
 
@@ -216,16 +233,14 @@ def load(out: str | Path) -> RunResult:
 def _read_checkpoint(path: Path, cfg, hook: Hook):
     if not path.exists():
         # killed before the first chunk ended: nothing to continue, start afresh
-        n_obs = len(STANDARD_OBSERVABLES) + len(hook.names)
-        state = _fresh_state(cfg, n_obs)
-        gens = _generators(cfg.seed, cfg.chains)
-        for c, g in enumerate(gens):
-            state["X"][c] = cfg.x0 + cfg.init_scale * g.standard_normal(cfg.game.d)
+        state = _fresh_state(cfg, len(observable_names(cfg.dynamics, hook)))
+        gens = _all_generators(cfg, hook)
+        _initial_states(cfg, state, gens)
         return state, gens, 0, 0.0
     with np.load(path) as z:
         state = {k: z[k].copy() for k in _STATE_ARRAYS}
         meta = json.loads(str(z["meta"]))
-    gens = _generators(cfg.seed, cfg.chains)
+    gens = _all_generators(cfg, hook)
     for g, s in zip(gens, meta["rng"]):
         g.bit_generator.state = s
     return state, gens, meta["steps_done"], meta["wall_seconds"]
@@ -241,7 +256,7 @@ def _write_checkpoint(out: Path, state: dict, gens, steps_done: int, wall: float
 
 def _result(cfg, hook, state, gens, steps_done, wall) -> RunResult:
     return RunResult(
-        config=cfg, obs_names=STANDARD_OBSERVABLES + tuple(hook.names), steps_done=steps_done,
+        config=cfg, obs_names=observable_names(cfg.dynamics, hook), steps_done=steps_done,
         wall_seconds=wall, rng_states=[g.bit_generator.state for g in gens], **state,
     )
 
