@@ -57,6 +57,7 @@ from scipy.stats import qmc
 from .errors import ConfigError
 from .games.validate import integer, number
 from .schemes import SCHEMES, Scheme
+from .jsontypes import plain
 
 __all__ = [
     "DEFAULTS",
@@ -449,23 +450,7 @@ class Conditions:
     def to_dict(self) -> dict:
         """The ``conditions.*`` fields of summary.json (DESIGN.md ◆; numpy-free but may hold
         inf/nan, which :func:`invariant.storage.jsonable` writes as null)."""
-        return _plain(asdict(self))
-
-
-def _plain(obj):
-    if isinstance(obj, dict):
-        return {k: _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _plain(obj.tolist())
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    return obj
+        return plain(asdict(self))
 
 
 # --------------------------------------------------------------------------- linear algebra

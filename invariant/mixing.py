@@ -45,6 +45,7 @@ import numpy as np
 
 from .errors import ConfigError
 from .games.validate import integer, number
+from .jsontypes import plain
 
 SOKAL_C = 5.0  # Sokal's window constant: the smallest M with M ≥ c·τ(M)
 MIN_TAUS = 50.0  # emcee: an IAT is trusted only when the chains span ≥ 50 τ
@@ -130,7 +131,7 @@ def validate_options(table, t_end: float, chains: int, d: int, step_time: float)
         raise ConfigError("mixing.relaxation_t_end", f"must cover at least 16 steps of {step_time:g}; got {t_rel:g}")
     spread = number(table.get("relaxation_spread", 4.0), "mixing.relaxation_spread", low=0.0, strict=True)
     starts = integer(table.get("relaxation_starts", min(2 * d, 8)), "mixing.relaxation_starts", low=1)
-    rchains = integer(table.get("relaxation_chains", chains), "mixing.relaxation_chains", low=2)
+    rchains = integer(table.get("relaxation_chains", max(chains, 2)), "mixing.relaxation_chains", low=2)
     lag = table.get("lag")
     if lag is not None:
         lag = number(lag, "mixing.lag", low=0.0, strict=True)
@@ -191,7 +192,7 @@ class RateEstimate:
 
     def as_dict(self) -> dict:
         return {"rate": self.rate, "interval": list(self.interval), "level": self.level,
-                "reliable": self.reliable, "note": self.note, **_plain(self.details)}
+                "reliable": self.reliable, "note": self.note, **plain(self.details)}
 
 
 @dataclass
@@ -1332,22 +1333,7 @@ def summary_section(mix: Mixing) -> dict:
     }
     if mix.exact is not None:
         out["exact"] = mix.exact
-    return _plain(out)
-
-
-def _plain(obj):
-    """Complex numbers to [re, im], arrays to lists (for JSON)."""
-    if isinstance(obj, dict):
-        return {k: _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return [_plain(v) for v in obj.tolist()] if obj.ndim else _plain(obj.item())
-    if isinstance(obj, (complex, np.complexfloating)):
-        return [float(obj.real), float(obj.imag)]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj
+    return plain(out)
 
 
 def ensure_relaxation(cfg, out=None, center=None, cov=None, progress: bool = False) -> list:

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .jsontypes import jsonable
 from ._arviz import arviz as az
 
 
@@ -39,23 +40,6 @@ def write_chains(result, out: str | Path) -> Path:
     path = Path(out) / "chains.nc"
     to_inference_data(result).to_netcdf(str(path))
     return path
-
-
-def jsonable(obj):
-    """numpy scalars and arrays to plain JSON types; non-finite floats to None."""
-    if isinstance(obj, dict):
-        return {k: jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return jsonable(obj.tolist())
-    if isinstance(obj, (np.floating, float)):
-        return float(obj) if np.isfinite(obj) else None
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    return obj
 
 
 def write_summary(summary: dict, out: str | Path) -> Path:
