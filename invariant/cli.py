@@ -1,4 +1,4 @@
-"""Command line: ``invariant run | check | bench`` (DESIGN.md ◆ Command line).
+"""Command line: ``invariant run | check | weak-order | bench`` (DESIGN.md ◆ Command line).
 
 Exit status 0 on success, 2 on bad input with one line naming the field and the fix.
 """
@@ -30,6 +30,15 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="conditions C1–C4 for a unique invariant measure (MATH.md §4), no simulation")
     c.add_argument("config", nargs="?", help="TOML config (default: the embedded bilinear example)")
     c.add_argument("--json", help="write {\"conditions\": …} (DESIGN.md ◆ summary.json fields) to this file")
+    w = sub.add_parser("weak-order", help="weak errors and fitted orders of each SDE against each discrete scheme (MATH.md §3, §8)")
+    w.add_argument("config", nargs="?", help="TOML config (default: the embedded bilinear example)")
+    w.add_argument("--lrs", help="comma-separated learning rates, e.g. 0.2,0.1,0.05 (default: [weak] lrs or 0.2,…,0.0125)")
+    w.add_argument("--json", help="write the weak-order JSON (DESIGN.md ◆) to this file")
+    w.add_argument("--horizon", type=float, help="SDE time T at which errors are measured (default: [weak] horizon or 2)")
+    w.add_argument("--paths", type=int, help="Monte Carlo paths per scheme and lr (non-affine games)")
+    w.add_argument("--seed", type=int, help="Monte Carlo seed")
+    w.add_argument("--method", choices=("auto", "exact", "monte-carlo"), default="auto",
+                   help="exact moment recursions (affine games) or Monte Carlo (default: auto)")
     b = sub.add_parser("bench", help="engine throughput against numpy and bare-numba baselines")
     b.add_argument("--json", help="write the bench JSON (DESIGN.md ◆) to this file")
     b.add_argument("--quick", action="store_true", help="short timings (for tests)")
@@ -45,6 +54,8 @@ def main(argv=None) -> int:
             return _bench(args)
         if args.command == "check":
             return _check(args)
+        if args.command == "weak-order":
+            return _weak_order(args)
     except ConfigError as exc:
         print(f"invariant: error: {exc}", file=sys.stderr)
         return 2
@@ -141,6 +152,36 @@ def _check(args) -> int:
         import json
 
         Path(args.json).write_text(json.dumps(storage.jsonable({"conditions": res.to_dict()}), indent=2))
+    return 0
+
+
+def _weak_order(args) -> int:
+    from . import config, storage, weak
+
+    cfg = config.load(args.config)
+    over = {"horizon": args.horizon, "paths": args.paths, "seed": args.seed}
+    if args.lrs is not None:
+        try:
+            over["lrs"] = [float(v) for v in args.lrs.split(",") if v.strip()]
+        except ValueError:
+            raise ConfigError("--lrs", f"must be comma-separated numbers, e.g. 0.2,0.1,0.05; got {args.lrs!r}") from None
+    base = (cfg.weak or weak.WeakOptions()).as_dict()
+    base.update({k: v for k, v in over.items() if v is not None})
+    try:
+        opts = weak.validate_options(base, cfg.game.d, prefix="weak")
+    except ConfigError as exc:  # name the command-line option where one was given
+        key = exc.field.split(".", 1)[-1]
+        if over.get(key) is not None:
+            raise ConfigError(f"--{key}", exc.message) from None
+        raise
+    if args.method == "exact" and not getattr(cfg.game, "affine", False):
+        raise ConfigError("--method", f"exact needs an affine game; {cfg.game.name!r} is not (use monte-carlo)")
+    res = weak.weak_order(cfg, opts, method=args.method)
+    if args.json:
+        import json
+
+        Path(args.json).write_text(json.dumps(storage.jsonable(res), indent=2))
+    print(weak.format_report(res))
     return 0
 
 

@@ -19,8 +19,8 @@ from .errors import ConfigError  # noqa: F401  (re-exported)
 from .games.validate import choice, integer, number, vector
 from .schemes import SCHEMES, Scheme, default_order
 
-SECTIONS = ("game", "training", "simulation", "conditions", "mixing")
-TRAINING_KEYS = ("scheme", "lr", "batch_size")
+SECTIONS = ("game", "training", "simulation", "conditions", "mixing", "weak")
+TRAINING_KEYS = ("scheme", "lr", "batch_size", "schedule")
 SIMULATION_KEYS = (
     "dynamics", "order", "chains", "t_end", "t_burn", "dt", "seed", "escape_radius",
     "keep_draws", "keep_chains", "stat_every", "x0", "init_scale", "chunks",
@@ -53,6 +53,8 @@ class Config:
     resolved: dict = field(repr=False)
     conditions: dict = field(default_factory=dict)  # [conditions] options, defaults filled in (invariant.conditions)
     mixing: object = None  # [mixing] options, invariant.mixing.MixingOptions
+    schedule: object = None  # [training.schedule] options, invariant.schedule.ScheduleOptions (None if absent)
+    weak: object = None  # [weak] options, invariant.weak.WeakOptions (None if absent)
 
     @property
     def step_time(self) -> float:
@@ -171,10 +173,21 @@ def from_dict(table: dict) -> Config:
 
     mixing = mixing_options(table.get("mixing"), t_end, chains, game.d, step_time)
     resolved["mixing"] = mixing.as_dict()
+    schedule = weak = None
+    if "schedule" in tr:  # read by invariant.schedule.train; `invariant run` keeps training.lr fixed
+        from .schedule import validate_options as schedule_options
+
+        schedule = schedule_options(tr["schedule"], lr)
+        resolved["training"]["schedule"] = schedule.as_dict()
+    if "weak" in table:  # read by `invariant weak-order`
+        from .weak import validate_options as weak_options
+
+        weak = weak_options(table["weak"], game.d)
+        resolved["weak"] = weak.as_dict()
     return Config(
         game=game, scheme=Scheme(scheme_name, lr, batch_size, order), dynamics=dynamics,
         chains=chains, t_end=t_end, t_burn=t_burn, dt=dt, seed=seed,
         escape_radius=escape_radius, keep_draws=keep_draws, keep_chains=keep_chains,
         stat_every=stat_every, x0=x0, init_scale=init_scale, chunks=chunks, resolved=resolved, conditions=cond,
-        mixing=mixing,
+        mixing=mixing, schedule=schedule, weak=weak,
     )

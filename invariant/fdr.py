@@ -132,7 +132,9 @@ def _fdr_dot(a, b, lo, hi):
     return s
 
 
-@njit(cache=True, inline="always")
+# not inlined into the chain loop: one call per statistics step costs little next to its six
+# Hessian–vector products, and the chain kernels then compile in half the time
+@njit(cache=True)
 def observe_extra(x, gx, p, data, rng, work, out):
     # FDR terms (invariant.fdr): u = L(x) z from the hook's own generator
     d = x.shape[0]
@@ -226,8 +228,8 @@ def hook(cfg, observables=()) -> Hook:
     Parameters
     ----------
     cfg : invariant.config.Config
-        Only ``cfg.dynamics`` and ``cfg.scheme.order`` matter: the hook is free of η and of
-        the scheme's signs (one compiled kernel per game and kind).
+        Only ``cfg.dynamics`` matters: the hook is free of η, of the order and of the scheme's
+        signs (one compiled kernel per game for SDE runs, one for SGA runs).
     observables : sequence of Observable
         User test functions whose generator residual ``E[Lφ]`` is streamed as well.
 
@@ -236,7 +238,7 @@ def hook(cfg, observables=()) -> Hook:
     Hook
         With its own random-number streams (``rng=True``): chains are bit-identical with
         and without it.  SDE runs: ``Tr(Σ_θ H_θθ)``, ``Tr(Σ_ω H_ωω)``, ``Tr Σ_θ``, ``Tr Σ_ω``
-        (unbiased one-draw estimates), ``b₀ᵀHb₀`` and, at order 2, the eight b₁ products.
+        (unbiased one-draw estimates), ``b₀ᵀHb₀`` and the b₁ products (used at order 2).
         SGA runs: ``Tr Σ_θ``, ``Tr Σ_ω`` (the applied-gradient terms come from the engine).
     """
     observables = tuple(observables)
@@ -248,7 +250,9 @@ def hook(cfg, observables=()) -> Hook:
             raise ValueError(f"observable {o.name!r} given twice")
         names_seen.add(o.name)
     sga = cfg.dynamics == "sga"
-    b1 = (not sga) and cfg.scheme.order == 2
+    # the b₁ products are streamed at order 1 too (two more Hessian–vector products per
+    # statistics step): one compiled kernel per game then serves every SDE run
+    b1 = not sga
     names = _SGA_NAMES if sga else _SIGMA_NAMES + (_B1_NAMES if b1 else ())
     src = "".join(o.source.rstrip("\n") + "\n\n\n" for o in observables) + _HEAD
     src += _SGA_BODY if sga else _SDE_BODY + (_B1_BODY if b1 else "")
@@ -393,6 +397,9 @@ def _generator_forms(result):
 
 
 def _weighted(values, n):
+    values = np.asarray(values, dtype=float)
+    if values.size and np.all(values == values[0]):  # a constant (exact) side: no Monte Carlo error
+        return float(values[0]), 0.0
     w = n / n.sum()
     mean = float(w @ values)
     k = len(values)

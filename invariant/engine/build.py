@@ -38,7 +38,8 @@ class Hook:
         (spawned from the run's seed apart from the chains' streams, so the chains are
         bit-identical with and without the hook, and checkpointed with them), and ``work``,
         a ``(work, d)`` scratch array allocated once per chain and chunk (no allocation at
-        the statistics steps).  Mark such a hook ``inline="always"`` like the engine's helpers.
+        the statistics steps).  A hook that is not ``inline="always"`` costs one call per
+        statistics step but keeps the chain kernels' compile time down.
     work : int
         Rows of the ``work`` scratch array (``rng=True`` only).
     """
