@@ -117,6 +117,9 @@ def run_game(name, cfg, metric, label, iterations, policies=POLICIES):
             "first_decay_iteration_median": float(np.median(first)) if first else None,
             "se_of_R_at_decisions_median": float(np.median(dec_se)) if dec_se.size else None,
             "cumulative_lr_median": float(np.median(r.t[:, -1])),
+            # the summed FDR ratio of the last check (half-running window) and its standard error
+            "final_ratio_median": float(np.median([c[-1, 6] for c in r.checks if len(c)])),
+            "final_ratio_se_median": float(np.median([c[-1, 7] for c in r.checks if len(c)])),
             "wall_seconds": time.perf_counter() - t0,
         }
         curves[pol] = (r.iterations, m, r.lr)
@@ -204,8 +207,11 @@ def main(argv=None):
             f"{p['fixed']['final_metric']:.4g} [{p['fixed']['final_metric_ci'][0]:.4g}, {p['fixed']['final_metric_ci'][1]:.4g}] "
             f"(paired difference {d['mean']:.3g} [{d['ci'][0]:.3g}, {d['ci'][1]:.3g}], ratio {d['ratio']:.3g}); "
             f"FDR decays {p['fdr']['decays_median']:.0f}× (first at iteration "
-            f"{p['fdr']['first_decay_iteration_median'] if p['fdr']['first_decay_iteration_median'] is not None else '—'}); "
-            + ", ".join(f"{k} {p[k]['final_metric']:.4g}" for k in ("yaida", "step", "inverse-time"))
+            f"{p['fdr']['first_decay_iteration_median'] if p['fdr']['first_decay_iteration_median'] is not None else '—'}"
+            f"; its last ratio R = {p['fdr']['final_ratio_median']:.3g} ± {p['fdr']['final_ratio_se_median']:.2g}); "
+            + ", ".join(f"{k} {p[k]['final_metric']:.4g} (FDR − {k}: {p['fdr'][f'minus_{k}']['mean']:.3g} "
+                        f"[{p['fdr'][f'minus_{k}']['ci'][0]:.3g}, {p['fdr'][f'minus_{k}']['ci'][1]:.3g}])"
+                        for k in ("yaida", "step", "inverse-time"))
             + (f"; Yaida's rule decided with SE(R) ≈ {p['yaida']['se_of_R_at_decisions_median']:.3g} ≫ its 1 % tolerance"
                if p["yaida"]["se_of_R_at_decisions_median"] is not None and p["yaida"]["se_of_R_at_decisions_median"] > 0.01
                else "")
