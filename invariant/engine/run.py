@@ -178,9 +178,13 @@ def _all_generators(cfg, hook: Hook) -> List:
     return gens
 
 
-def _initial_states(cfg, state, gens) -> None:
+def _start(cfg, hook: Hook):
+    """Fresh state and generators; chain c starts at x0 + init_scale·z drawn from its own stream."""
+    state = _fresh_state(cfg, len(observable_names(cfg.dynamics, hook)))
+    gens = _all_generators(cfg, hook)
     for c in range(cfg.chains):
         state["X"][c] = cfg.x0 + cfg.init_scale * gens[c].standard_normal(cfg.game.d)
+    return state, gens
 
 
 def simulate(cfg, out: str | Path | None = None, hook: Hook = Hook(), progress: bool = False) -> RunResult:
@@ -196,9 +200,7 @@ def simulate(cfg, out: str | Path | None = None, hook: Hook = Hook(), progress: 
     progress : bool
         Show a progress bar (tqdm) on stderr.
     """
-    state = _fresh_state(cfg, len(observable_names(cfg.dynamics, hook)))
-    gens = _all_generators(cfg, hook)
-    _initial_states(cfg, state, gens)
+    state, gens = _start(cfg, hook)
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
@@ -233,10 +235,7 @@ def load(out: str | Path) -> RunResult:
 def _read_checkpoint(path: Path, cfg, hook: Hook):
     if not path.exists():
         # killed before the first chunk ended: nothing to continue, start afresh
-        state = _fresh_state(cfg, len(observable_names(cfg.dynamics, hook)))
-        gens = _all_generators(cfg, hook)
-        _initial_states(cfg, state, gens)
-        return state, gens, 0, 0.0
+        return (*_start(cfg, hook), 0, 0.0)
     with np.load(path) as z:
         state = {k: z[k].copy() for k in _STATE_ARRAYS}
         meta = json.loads(str(z["meta"]))
