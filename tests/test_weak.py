@@ -84,7 +84,7 @@ def test_exact_report_applies_turinicis_check():
     assert set(h) == {"sml", "alt-d", "alt-g"}
     for scheme, v in h.items():
         lrs = [c["lr"] for c in v["checks"]]
-        assert lrs == [0.2, 0.1, 0.05, 0.025]  # every lr whose half is on the ladder
+        assert lrs == list(weak.DEFAULT_LRS[:-1])  # every lr whose half is on the ladder
         conv = v["largest_converged_lr"]
         if conv is not None:
             assert all(c["converged"] for c in v["checks"] if c["lr"] <= conv)
