@@ -17,6 +17,7 @@ from pathlib import Path
 import numba
 
 _TEMPLATE = Path(__file__).with_name("kernels.py.in")
+_PREAMBLE = Path(__file__).with_name("game.py.in")
 
 
 @dataclass(frozen=True)
@@ -99,8 +100,15 @@ def cache_dir() -> Path:
 
 def kernels(game_module: str, hook: Hook = Hook()):
     """The kernel module for ``game_module`` (dotted name) with ``hook``'s observables."""
-    text = _TEMPLATE.read_text().format(game=game_module, hook=hook.generated(), hook_name=",".join(hook.names) or "none")
+    text = _TEMPLATE.read_text().format(game=game_module, preamble=game_preamble(game_module),
+                                        hook=hook.generated(), hook_name=",".join(hook.names) or "none")
     return load_generated("invariant_kernels", text, game_module)
+
+
+def game_preamble(game_module: str) -> str:
+    """Source every generated kernel module starts with: numpy/numba imports, the game's
+    kernels ``_batch_grad, _grad, _hvp, _loss, _noise`` inlined, and the SDE drift ``_drift``."""
+    return _PREAMBLE.read_text().split("\n", 2)[2].format(game=game_module)
 
 
 def load_generated(prefix: str, text: str, game_module: str):
