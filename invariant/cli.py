@@ -1,4 +1,4 @@
-"""Command line: ``invariant run | check | weak-order | bench`` (DESIGN.md ◆ Command line).
+"""Command line: ``invariant run | check | weak-order | report | bench`` (DESIGN.md ◆ Command line).
 
 Exit status 0 on success, 2 on bad input with one line naming the field and the fix.
 """
@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--seed", type=int, help="Monte Carlo seed")
     w.add_argument("--method", choices=("auto", "exact", "monte-carlo"), default="auto",
                    help="exact moment recursions (affine games) or Monte Carlo (default: auto)")
+    rp = sub.add_parser("report", help="(re)build the HTML report of a run folder (DIR/report.html)")
+    rp.add_argument("dir", metavar="DIR", help="run folder written by invariant run")
+    rp.add_argument("--out", help="output file (default: DIR/report.html)")
     b = sub.add_parser("bench", help="engine throughput against numpy and bare-numba baselines")
     b.add_argument("--json", help="write the bench JSON (DESIGN.md ◆) to this file")
     b.add_argument("--quick", action="store_true", help="short timings (for tests)")
@@ -56,6 +59,8 @@ def main(argv=None) -> int:
             return _check(args)
         if args.command == "weak-order":
             return _weak_order(args)
+        if args.command == "report":
+            return _report(args)
     except ConfigError as exc:
         print(f"invariant: error: {exc}", file=sys.stderr)
         return 2
@@ -109,6 +114,32 @@ def _run(args) -> int:
     print(f"  conditions (MATH.md §4): {cond.get('verdict')} — {cond.get('reason')}")
     _print_longrun(longrun)
     _print_fdr(summ["fdr"])
+    _write_report(out, result)
+    return 0
+
+
+def _write_report(out, result) -> None:
+    """The report at the end of a run; a failure loses nothing (summary.json and chains.nc
+    are written) and is a warning."""
+    try:
+        from . import report
+
+        path = report.build(out, result=result)
+    except Exception as exc:  # noqa: BLE001 — the run is saved; the report can be rebuilt
+        print(f"  warning: report not written ({type(exc).__name__}: {exc}); "
+              f"rebuild it with: invariant report {out}", file=sys.stderr)
+        return
+    print(f"  wrote {path}")
+
+
+def _report(args) -> int:
+    import time
+
+    from . import report
+
+    t0 = time.perf_counter()
+    path = report.build(args.dir, args.out)
+    print(f"wrote {path} ({time.perf_counter() - t0:.1f} s)")
     return 0
 
 

@@ -1347,3 +1347,106 @@ def ensure_relaxation(cfg, out=None, center=None, cov=None, progress: bool = Fal
                 and np.allclose([r.config.x0 for r in runs], want)):
             return runs
     return relaxation_run(cfg, out, center, cov, progress)
+
+
+# --------------------------------------------------------------------------- curves for the report
+def acf_curves(result, order: int = 2, head: float = 0.5) -> dict:
+    """The autocorrelation functions behind :func:`autocorrelation_rate`, with its fit.
+
+    The chain-averaged autocorrelations of every coordinate against lag in SDE time, their
+    standard errors, and the shared damped oscillation of :func:`acf_rate` (same window,
+    same order; no bootstrap) evaluated on its window.  Rates here are those of the chain
+    that was simulated (for an SDE run, the Euler–Maruyama chain; :func:`em_correction`
+    maps them to the SDE).
+
+    Parameters
+    ----------
+    result : RunResult
+    order, head
+        As in :func:`acf_rate`.
+
+    Returns
+    -------
+    dict
+        ``names`` (coordinates), ``lag`` (n,), ``rho``, ``se`` (d, n), ``fit_lag`` (m,),
+        ``fit`` (d, m), ``rate``, ``frequency``, ``window`` ([start, end] in SDE time).
+
+    Raises
+    ------
+    ValueError
+        With fewer than two live kept chains or 16 draws.
+    """
+    x = _live_draws(result)
+    dt = draw_spacing(result)
+    if x.shape[0] < 2 or x.shape[1] < 16:
+        raise ValueError("fewer than two live kept chains or 16 draws")
+    C, n, d = x.shape
+    mean = x.reshape(-1, d).mean(0)
+    ac = np.stack([autocovariance(x[:, :, i], mean=mean[i], unbiased=True) for i in range(d)], axis=1)
+    per_chain = ac / ac[:, :, :1].mean(0)[None]
+    rho = per_chain.mean(0)
+    se = per_chain.std(0, ddof=1) / np.sqrt(C)
+    i0, L = _fit_window(rho, se, head=head)
+    fit = fit_decay(rho[:, i0:L], dt, order=order)
+    k = np.arange(L - i0)
+    with np.errstate(all="ignore"):
+        fitted = (fit.amplitudes @ np.exp(np.outer(fit.poles, k * dt))).real
+    return {"names": list(result.game.param_names), "lag": np.arange(n) * dt, "rho": rho, "se": se,
+            "fit_lag": (i0 + k) * dt, "fit": fitted, "rate": fit.rate, "frequency": fit.frequency,
+            "window": [i0 * dt, (L - 1) * dt]}
+
+
+def relaxation_distance(runs, stationary, rate: float | None = None, window=None) -> dict:
+    """Distance of the relaxation ensembles' laws to the stationary law against SDE time.
+
+    ``distance`` is the size of the pairs' half-differences of means (unpaired starts: mean
+    errors), coordinates scaled by the stationary standard deviations — the curves
+    :func:`relaxation_rate` fits — with its standard error; ``w1`` the summed W1 of the
+    marginals with its noise floor, ``cov_error`` the mean relative covariance error.  Given
+    a rate κ (e.g. ``mixing.methods.relaxation.rate``) and the fit window, ``model`` is
+    ``A e^{−κt}`` with ``A`` matched to ``distance`` over the window (least squares in log).
+
+    Parameters
+    ----------
+    runs : list of RunResult
+        :func:`load_relaxation`.
+    stationary : RunResult
+    rate : float, optional
+    window : (float, float), optional
+        Default: all times.
+
+    Returns
+    -------
+    dict
+        ``t``, ``distance``, ``distance_se``, ``w1``, ``w1_floor``, ``cov_error`` and, with a
+        rate, ``model``.
+    """
+    curves = relaxation_curves(runs, stationary)
+    t = curves.t
+    n_t = len(t)
+    _, P = stationary.pooled_moments()
+    sd = np.sqrt(np.clip(np.diag(P), 1e-300, None))
+    blocks, paired = [], set()
+    for a, b in _pairs(runs):
+        xa, xb = _paired(runs[a], runs[b], n_t)
+        blocks.append(0.5 * (xa - xb) / sd)
+        paired.update((a, b))
+    mean, _ = stationary.pooled_moments()
+    for j, r in enumerate(runs):
+        if j not in paired:
+            blocks.append((_live_draws(r)[:, :n_t] - mean) / sd)
+    mc = np.concatenate([b.mean(0) for b in blocks], axis=1)  # (n_t, curves)
+    se = np.concatenate([b.std(0, ddof=1) / np.sqrt(max(b.shape[0], 1)) if b.shape[0] > 1
+                         else np.full(b.shape[1:], np.nan) for b in blocks], axis=1)
+    dist = np.sqrt(np.sum(mc**2, axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dist_se = np.sqrt(np.sum((mc * se) ** 2, axis=1)) / np.where(dist > 0, dist, np.nan)
+    out = {"t": t, "distance": dist, "distance_se": dist_se, "w1": curves.w1.sum(axis=(0, 2)),
+           "w1_floor": float(curves.w1_floor.sum() * len(runs)), "cov_error": curves.cov_error.mean(0)}
+    if rate is not None and np.isfinite(rate):
+        lo, hi = (t[0], t[-1]) if window is None else window
+        sel = (t >= lo) & (t <= hi) & (dist > 0)
+        if np.any(sel):
+            logA = float(np.mean(np.log(dist[sel]) + rate * t[sel]))
+            out["model"] = np.exp(logA - rate * t)
+    return out

@@ -827,3 +827,30 @@ def format_report(res: dict) -> str:
                      + (f"E x(t) unchanged by halving lr from {lc:g} on ({h['tolerance']})" if lc is not None
                         else f"not converged on this ladder ({h['tolerance']})"))
     return "\n".join(lines)
+
+
+def order_line(lrs, errors, se=None, noise_z: float = NOISE_Z) -> dict:
+    """The fitted power law ``error ≈ A lr^p`` of :func:`fit_order`, evaluated at ``lrs``.
+
+    ``A`` is the (weighted) least-squares intercept that goes with :func:`fit_order`'s slope
+    ``p`` over the points it used (a comparison's ``lrs``, ``errors``, ``error_se`` from the
+    weak-order JSON).
+
+    Returns
+    -------
+    dict
+        ``order``, ``order_interval``, ``used`` (mask) and ``line`` (the fitted errors at
+        ``lrs``; None when no order could be fitted).
+    """
+    f = fit_order(lrs, errors, se, noise_z=noise_z)
+    out = {"order": f["order"], "order_interval": f["order_interval"], "used": f["used"], "line": None}
+    if f["order"] is None:
+        return out
+    lrs = np.asarray(lrs, dtype=float)
+    e = np.abs(np.asarray(errors, dtype=float))
+    use = np.asarray(f["used"], bool)
+    w = np.ones(int(use.sum())) if se is None else (e[use] / np.asarray(se, dtype=float)[use]) ** 2
+    x, y = np.log(lrs[use]), np.log(e[use])
+    c = float(np.sum(w * (y - f["order"] * x)) / w.sum())
+    out["line"] = np.exp(c + f["order"] * np.log(lrs))
+    return out
