@@ -7,7 +7,7 @@ import numpy as np
 from . import html as H
 from . import style
 from .context import RunContext, Unavailable
-from .fmt import finite, greek, num, pm
+from .fmt import count, finite, greek, num, pm
 
 ID, TITLE = "stationary", "4. Stationary law"
 
@@ -42,7 +42,7 @@ def _moments(ctx, st) -> str:
     for i in range(k):
         sd = np.sqrt(cov[i][i]) if cov and finite(cov[i][i]) and cov[i][i] >= 0 else float("nan")
         var = pm(cov[i][i], cse[i][i] if cse else None, 3) if cov else "—"
-        rows.append([greek(names[i]), pm(mean[i], se[i]), var, num(sd, 3), num(ess[i], 4), num(rhat[i], 4)])
+        rows.append([greek(names[i]), pm(mean[i], se[i]), var, num(sd, 3), count(ess[i]), num(rhat[i], 4)])
     out = H.table(["coordinate", "mean ± MCSE", "variance ± MCSE", "sd", "ESS", "R-hat"], rows)
     if k < len(names):
         out += f'<p class="sub">First {k} of {len(names)} coordinates; summary.json has them all.</p>'

@@ -23,6 +23,14 @@ def num(x, digits: int = 4) -> str:
     return f"{float(x):.{digits}g}"
 
 
+def count(x) -> str:
+    """A count or effective sample size: integer digits from 100 on."""
+    if not finite(x):
+        return "—"
+    x = float(x)
+    return f"{x:,.0f}".replace(",", " ") if abs(x) >= 100 else f"{x:.3g}"
+
+
 def pm(x, se, digits: int = 4) -> str:
     """``x ± se``: ``se`` to two significant digits and ``x`` to the same last decimal
     (``digits`` significant digits at most); ``x`` alone when ``se`` is missing or 0."""

@@ -6,7 +6,7 @@ import numpy as np
 from . import html as H
 from . import style
 from .context import RunContext, Unavailable
-from .fmt import finite, greek, interval, num
+from .fmt import count, finite, greek, interval, num
 
 ID, TITLE = "mixing", "5. Mixing rate κ"
 
@@ -53,7 +53,7 @@ def section(ctx: RunContext) -> str:
         coords = [n for n in names if n in ctx.names]
         pick = [coords[i] for i in shown_coordinates(coords, 6)] + [n for n in names if n not in ctx.names]
         orows = [[greek(n), num(obs[n].get("iat"), 3), num(obs[n].get("iat_draws"), 3),
-                  "yes" if obs[n].get("reliable") else "no", num(obs[n].get("ess_bulk"), 4), num(obs[n].get("rhat"), 4),
+                  "yes" if obs[n].get("reliable") else "no", count(obs[n].get("ess_bulk")), num(obs[n].get("rhat"), 4),
                   num(obs[n].get("rate"), 3)] for n in pick]
         body += "<h3>Integrated autocorrelation times</h3>"
         body += H.table(["observable", "τ (SDE time)", "τ (draws)", "n ≥ 50 τ", "ESS (bulk)", "R-hat", "own decay rate"], orows)

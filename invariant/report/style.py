@@ -32,7 +32,6 @@ _RC = {
     "legend.fontsize": 8,
     "legend.framealpha": 0.85,
     "axes.formatter.limits": (-3, 4),
-    "axes.formatter.use_mathtext": True,
 }
 
 

@@ -11,7 +11,7 @@ from .fmt import greek, interval, num
 ID, TITLE = "traces", "3. Traces and autocorrelations"
 
 MAX_COORDS = 4   # panels (coordinates) shown
-MAX_CHAINS = 4   # chains drawn per trace panel
+MAX_CHAINS = 3   # chains drawn per trace panel
 
 
 def shown_coordinates(names: list, k: int = MAX_COORDS) -> list:
@@ -47,7 +47,7 @@ def section(ctx: RunContext) -> str:
         cols = style.colors(len(chains))
         for a, i in zip(axes[:, 0], idx):
             for c, col in zip(chains, cols):
-                a.plot(t, x[c, :, i], lw=0.6, color=col, alpha=0.9, label=f"chain {c}")
+                a.plot(t, x[c, :, i], lw=0.55, color=col, alpha=0.85, label=f"chain {c}")
                 if r.div_step[c] >= 0:
                     last = np.flatnonzero(np.isfinite(x[c, :, i]))
                     if last.size:
