@@ -68,7 +68,7 @@ def main(argv=None) -> int:
 
 
 def _run(args) -> int:
-    from . import config, runner
+    from . import config, engine, stationary, storage, summary
 
     if args.threads is not None:
         if args.threads < 1:
@@ -83,7 +83,8 @@ def _run(args) -> int:
         out = Path(args.resume)
         if not (out / "config.json").exists():
             raise ConfigError("--resume", f"{out} holds no run (no config.json); start one with invariant run CONFIG --out {out}")
-        done = runner.resume(out, progress=progress)
+        result = engine.resume(out, progress=progress)
+        cond = summary.conditions_section(result.config)
     else:
         overrides = {k: v for k, v in (("simulation.chains", args.chains), ("simulation.t_end", args.t_end),
                                        ("simulation.seed", args.seed)) if v is not None}
@@ -93,12 +94,26 @@ def _run(args) -> int:
             if not args.force:
                 raise ConfigError("--out", f"{out} already holds a run; use --resume {out} to continue it or --force to overwrite")
             shutil.rmtree(out)
-        done = runner.start(cfg, out, progress=progress)  # conditions, simulation with the FDR hook, analyses
-    result, m = done.result, done.moments
+        cond = summary.conditions_section(cfg)  # MATH.md §4, before the simulation (cheap)
+        from . import fdr
+
+        # the FDR hook streams MATH.md §5's terms; it draws from streams of its own, so the
+        # chains are those of a run without it (a resumed run reads it from DIR/hook.json)
+        result = engine.simulate(cfg, out, hook=fdr.hook(cfg), progress=progress)
+    m = stationary.moments(result)
+    storage.write_chains(result, out)
+    summ = summary.build(result, m)
+    summ["conditions"] = cond
+    longrun = summary.longrun_sections(result, m, out, progress)  # MATH.md §4, §7: mixing, strategies
+    summ["mixing"], summ["strategies"] = longrun["mixing"], longrun["strategies"]
+    if longrun["fokker_planck"] is not None:
+        summ["stationary"]["fokker_planck"] = longrun["fokker_planck"]
+    summ["fdr"] = summary.fdr_section(result)  # MATH.md §5
+    storage.write_summary(summ, out)
     _print_run(result, m, out)
-    print(f"  conditions (MATH.md §4): {done.conditions.get('verdict')} — {done.conditions.get('reason')}")
-    _print_longrun(done.longrun)
-    _print_fdr(done.summary["fdr"])
+    print(f"  conditions (MATH.md §4): {cond.get('verdict')} — {cond.get('reason')}")
+    _print_longrun(longrun)
+    _print_fdr(summ["fdr"])
     _write_report(out, result)
     return 0
 
