@@ -45,6 +45,25 @@ def ou_paths(A, m, P, dt, chains, n, seed):
     return x
 
 
+def em_paths(A, m, D, h, thin, chains, n, seed):
+    """Euler–Maruyama chains ``x⁺ = x + h(A(x − m)) + √h N(0, D)`` kept every ``thin`` steps,
+    sampled exactly (a linear Gaussian chain: ``F = I + hA``, kept map ``F^thin``, noise
+    ``Σ_{j<thin} F^j hD F^jᵀ``) and started from the chain's own stationary law."""
+    from scipy.linalg import solve_discrete_lyapunov
+
+    rng = np.random.default_rng(seed)
+    F = np.eye(len(m)) + h * A
+    M = np.linalg.matrix_power(F, thin)
+    Fj = [np.linalg.matrix_power(F, j) for j in range(thin)]
+    L = np.linalg.cholesky(sum(f @ (h * D) @ f.T for f in Fj))
+    Lp = np.linalg.cholesky(solve_discrete_lyapunov(F, h * D))
+    x = np.empty((chains, n, len(m)))
+    x[:, 0] = m + rng.standard_normal((chains, len(m))) @ Lp.T
+    for k in range(1, n):
+        x[:, k] = m + (x[:, k - 1] - m) @ M.T + rng.standard_normal((chains, len(m))) @ L.T
+    return x
+
+
 def _z(est, interval, truth):
     se = (interval[1] - interval[0]) / (2 * 1.96)
     return (est - truth) / se
@@ -135,6 +154,84 @@ def test_autocorrelation_and_spectral_estimators_on_exact_paths(name):
     assert abs(z2) < Z_MAX and abs(r2 / kappa - 1) < 0.1
 
 
+# --------------------------------------------------------------------------- coverage across seeds
+N_SEEDS = 20
+
+
+def _min_covered(n, level=0.95, alpha=0.01):
+    """Fewest of ``n`` independent intervals at ``level`` that must cover: a one-sided binomial
+    test at ``alpha`` (for n = 20: at least 16; an honest 95 % interval covers fewer in 0.26 %
+    of seed sets)."""
+    from scipy.stats import binom
+
+    return int(binom.ppf(alpha, n, level))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["complex", "nonnormal"])
+def test_intervals_cover_the_exact_rate_across_seeds(name):
+    """The issue's acceptance, as a coverage count: over N_SEEDS independent sets of exact OU
+    paths (64 chains over 350 time units, the engine test's run), each method's 95 %
+    interval covers κ = −α(A) at least as often as a binomial test at 1 % allows, and its
+    width matches the scatter of the estimates across seeds (so it does not cover by being
+    wide).  The spectral lag is set as :func:`mixing.analyse` sets it (≈ 1/κ̂ of method 1).
+    Before the spectral bootstrap followed its mode, the complex game's spectral interval
+    covered in 50 of 60 seeds."""
+    from scipy.stats import chi2
+
+    _, A, m, P = _ou(name)
+    kappa = exact.mixing_rate(A)
+    # 64 chains over 350 time units, about seven draws per decay time (κΔ ≈ 0.14)
+    d, dt = len(m), 0.35 * round(0.4 / kappa)
+    n = int(round(350 / dt))
+    res = {"autocorrelation": [], "spectral": []}
+    for seed in range(N_SEEDS):
+        x = ou_paths(A, m, P, dt, 64, n, seed=100 + seed)
+        rate, iv, _, _ = mixing.acf_rate(x, dt, rng=np.random.default_rng(seed))
+        res["autocorrelation"].append((rate, *iv))
+        k = int(min(max(1, round(1 / rate / dt)), x.shape[1] // 4))
+        r2, iv2, _, _, _ = mixing.edmd_rate(x, dt, k, mixing.default_degree(d), rng=np.random.default_rng(seed))
+        res["spectral"].append((r2, *iv2))
+    need = _min_covered(N_SEEDS)
+    # the implied standard error (half-width / 1.96) against the scatter across seeds: within
+    # the 0.1 % chi-square band of a standard deviation from N_SEEDS values
+    band = np.sqrt(chi2.ppf([0.0005, 0.9995], N_SEEDS - 1) / (N_SEEDS - 1))
+    for method, rows in res.items():
+        v = np.array(rows)
+        covered = int(np.sum((v[:, 1] <= kappa) & (kappa <= v[:, 2])))
+        se = np.mean(v[:, 2] - v[:, 1]) / (2 * 1.96)
+        sd = np.std(v[:, 0], ddof=1)
+        print(f"{name} {method}: κ = {kappa:.4f}, covered {covered}/{N_SEEDS} (need {need}); mean {v[:, 0].mean():.4f} "
+              f"(bias {v[:, 0].mean() / kappa - 1:+.1%}), sd {sd / kappa:.1%}, mean width {2 * 1.96 * se / kappa:.1%} of κ, "
+              f"se/sd {se / sd:.2f} (band {band[0]:.2f}–{band[1]:.2f})")
+        assert covered >= need
+        # the spectral estimate is the smallest of tied modes' estimates (complex game): its
+        # scatter is below one mode's, whose interval it reports, so only the upper end binds
+        assert se / sd < 1 / band[0] and (method == "spectral" or se / sd > 1 / band[1])
+
+
+def test_edmd_frequency_is_resolved_beyond_aliasing():
+    """A weakly damped oscillation (κ = 0.05, ω = 2) seen at the default lag 1/κ = 20 turns
+    ωτ = 40 rad: ``arg λ₂/τ`` is aliased, and the Euler–Maruyama mapping (a shift of about
+    h(ω² − κ²)/2 = 0.02, 40 % of κ) then goes wrong.  The frequency resolved at one draw
+    spacing is the chain's, and the mapped rate is the SDE's within its interval."""
+    A = np.array([[-0.05, 2.0], [-2.0, -0.05]])
+    h, thin = 0.01, 20
+    x = em_paths(A, np.zeros(2), 0.1 * np.eye(2), h, thin, 32, 2000, seed=4)
+    dt, k = h * thin, 100
+    chain = np.linalg.eigvals(np.eye(2) + h * A)[0]
+    w_chain = abs(np.angle(chain)) / h
+    rate, iv, lam2, _, _ = mixing.edmd_rate(x, dt, k, 1, n_boot=100, rng=np.random.default_rng(0))
+    w = mixing._edmd_frequency(x, dt, k, 1, lam2)
+    aliased = abs(np.angle(lam2)) / (k * dt)
+    print(f"ω: chain {w_chain:.4f}, resolved {w:.4f}, aliased {aliased:.4f}")
+    assert w == pytest.approx(w_chain, rel=0.01) and abs(aliased / w_chain - 1) > 0.5
+    est = mixing._to_sde(mixing.RateEstimate("spectral", rate, iv, details={"frequency": w}), h)
+    print(f"SDE κ 0.05: mapped {est.rate:.4f} [{est.interval[0]:.4f}, {est.interval[1]:.4f}] "
+          f"(chain {rate:.4f}; with the aliased ω {mixing.em_correction(rate, aliased, h):.4f})")
+    assert est.covers(0.05)
+
+
 # --------------------------------------------------------------------------- engine runs
 @pytest.fixture(scope="module", params=["complex", "nonnormal"])
 def analysed(request):
@@ -161,10 +258,15 @@ def test_every_method_estimates_the_exact_rate(analysed):
         if e.width < 0.2 * kappa:  # precise enough (±10 %) to be held to the 10 % target
             assert abs(e.rate / kappa - 1) < 0.1
         if e.width > 1e-3 * kappa:
+            # one run, one seed: held to 99.9 %; 95 % coverage is counted across seeds in
+            # test_intervals_cover_the_exact_rate_across_seeds (this seed's non-normal spectral
+            # interval, 0.152 [0.141, 0.164], is one of the 5 % that miss)
             assert abs(z) < Z_MAX
         else:
-            # coupled antithetic pairs of an OU process relax with no noise: exact to the fit
-            assert e.rate == pytest.approx(kappa, rel=2e-3)
+            # coupled antithetic pairs of an OU process relax with no noise (half-differences
+            # are exactly (I + hA)ⁿv): the interval is rounding-thin and covers to rounding
+            tol = 1e-9 * kappa
+            assert e.interval[0] - tol <= kappa <= e.interval[1] + tol
     assert mix.headline.reliable and abs(mix.rate / kappa - 1) < 0.1
 
 
