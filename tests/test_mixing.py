@@ -138,17 +138,19 @@ def test_integrated_time_flags_short_chains():
 def test_autocorrelation_and_spectral_estimators_on_exact_paths(name):
     _, A, m, P = _ou(name)
     kappa = exact.mixing_rate(A)
-    # about 140 decay times per chain for either game (the non-normal one mixes 3× slower)
-    n = int(round(140 / kappa / 0.35))
-    x = ou_paths(A, m, P, 0.35, 64, n, seed=3)
-    rate, interval, fit, info = mixing.acf_rate(x, 0.35, rng=np.random.default_rng(0))
+    # about 140 decay times per chain and seven draws per decay time for either game (the
+    # non-normal one mixes 3× slower)
+    dt = 0.35 * round(0.4 / kappa)
+    n = int(round(140 / kappa / dt))
+    x = ou_paths(A, m, P, dt, 64, n, seed=3)
+    rate, interval, fit, info = mixing.acf_rate(x, dt, rng=np.random.default_rng(0))
     z = _z(rate, interval, kappa)
     print(f"{name}: κ = {kappa:.4f}; autocorrelation {rate:.4f} [{interval[0]:.4f}, {interval[1]:.4f}] (z = {z:+.2f})")
     assert abs(z) < Z_MAX
     if interval[1] - interval[0] < 0.2 * kappa:  # precise enough to be held to 10 %
         assert abs(rate / kappa - 1) < 0.1
-    k = max(1, round(1 / rate / 0.35))
-    r2, iv2, lam2, _, _ = mixing.edmd_rate(x, 0.35, k, mixing.default_degree(len(m)), rng=np.random.default_rng(1))
+    k = max(1, round(1 / rate / dt))
+    r2, iv2, lam2, _, _ = mixing.edmd_rate(x, dt, k, mixing.default_degree(len(m)), rng=np.random.default_rng(1))
     z2 = _z(r2, iv2, kappa)
     print(f"{name}: spectral {r2:.4f} [{iv2[0]:.4f}, {iv2[1]:.4f}] (z = {z2:+.2f})")
     assert abs(z2) < Z_MAX and abs(r2 / kappa - 1) < 0.1
