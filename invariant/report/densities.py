@@ -37,6 +37,12 @@ def _moments(ctx, st) -> str:
     mean, se = st.get("mean") or [], st.get("mean_mcse") or [None] * len(names)
     cov, cse = st.get("cov") or [], st.get("cov_mcse") or []
     ess, rhat = st.get("ess") or [None] * len(names), st.get("rhat") or [None] * len(names)
+    tone = "yes" if st.get("verdict") == "settled" else "no"
+    trc = (f'tr Cov = {H.esc(pm(st.get("trace_cov"), st.get("trace_cov_mcse")))}; '
+           if finite(st.get("trace_cov")) else "")
+    verdict = (f'<p>{trc}<b class="{tone}">{H.esc(st.get("verdict", ""))}</b>: {H.esc(st.get("settled_reason", ""))}</p>')
+    if not any(finite(v) for v in mean):
+        return H.missing("No stationary moments: no live chain contributed post-burn-in steps.") + verdict
     rows = []
     k = min(len(names), 12)
     for i in range(k):
@@ -46,10 +52,7 @@ def _moments(ctx, st) -> str:
     out = H.table(["coordinate", "mean ± MCSE", "variance ± MCSE", "sd", "ESS", "R-hat"], rows)
     if k < len(names):
         out += f'<p class="sub">First {k} of {len(names)} coordinates; summary.json has them all.</p>'
-    tone = "yes" if st.get("verdict") == "settled" else "no"
-    out += (f'<p>tr Cov = {H.esc(pm(st.get("trace_cov"), st.get("trace_cov_mcse")))}; '
-            f'<b class="{tone}">{H.esc(st.get("verdict", ""))}</b>: {H.esc(st.get("settled_reason", ""))}</p>')
-    return out
+    return out + verdict
 
 
 def _marginals(ctx) -> str:

@@ -43,14 +43,14 @@ def _table(c, label, names, key) -> str:
     exm, exc = c.get("exact_mean"), c.get("exact_cov")
     rows = []
     for i in range(k):
-        rows.append([greek(target[i]), pm(mean[i], mse[i]), pm(cov[i][i], cse[i][i] if cse else None, 3),
-                     num(exm[i]) if exm else "—", num(exc[i][i], 3) if exc else "—"])
+        row = [greek(target[i]), pm(mean[i], mse[i]), pm(cov[i][i], cse[i][i] if cse else None, 3)]
+        rows.append(row + ([num(exm[i]), num(exc[i][i], 3)] if exm and exc else []))
     at_s = ", ".join(f"{greek(n)} = {num(v, 3)}" for n, v in list(zip(given, at))[:4]) + (" …" if len(at) > 4 else "")
     out = (f"<p><b>{label}</b> at the stationary mean ({H.esc(at_s)}), method <code>{H.esc(c.get('method'))}</code>"
            + (f", bandwidth {num(c.get('bandwidth'), 3)}" if finite(c.get("bandwidth")) else "")
            + f", {num(c.get('n_local'), 4)} effective draws:</p>")
-    out += H.table(["coordinate", "conditional mean ± s.e.", "conditional variance ± s.e.", "exact mean", "exact variance"],
-                   rows)
+    head = ["coordinate", "conditional mean ± s.e.", "conditional variance ± s.e."]
+    out += H.table(head + (["exact mean", "exact variance"] if exm and exc else []), rows)
     return out
 
 
@@ -96,7 +96,7 @@ def _densities(ctx: RunContext, sec: dict) -> str:
             gname = greek(game.param_names[0 if given == "theta" else game.d_theta])
             for (s, at, cd), col in zip(curves, cols):
                 ax.plot(cd.grids[0], cd.kde[0], color=col, lw=1.5,
-                        label=f"{gname} = {at[0]:.3g} (mean {'+' if s >= 0 else '−'} {abs(s):g} sd)")
+                        label=f"{gname} = {at[0]:.3g} (" + ("mean" if s == 0 else f"mean {'+' if s > 0 else '−'} {abs(s):g} sd") + ")")
                 if cd.residual:
                     ax.plot(cd.grids[0], cd.residual[0], ":", color=col, lw=1.2)
             ax.set_xlabel(greek(cd.names[0]))

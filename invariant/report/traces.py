@@ -53,8 +53,10 @@ def section(ctx: RunContext) -> str:
                     if last.size:
                         a.plot(t[last[-1]], x[c, last[-1], i], "x", color="crimson", ms=7, mew=2, clip_on=False, zorder=5)
             a.set_ylabel(greek(names[i]))
-        axes[0, 0].legend(loc="upper right", ncol=len(chains), fontsize=7.5)
-        axes[0, 0].set_title(f"Kept draws of {len(chains)} chains after burn-in (t_burn = {num(r.config.t_burn)})")
+            a.margins(y=0.12)
+        axes[0, 0].legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=len(chains), fontsize=7.5, frameon=False,
+                          borderaxespad=0.1)
+        axes[0, 0].set_title(f"Kept draws of {len(chains)} chains after burn-in (t_burn = {num(r.config.t_burn)})", loc="left")
         axes[-1, 0].set_xlabel("SDE time t (cumulative learning rate)")
         uri = style.encode(fig)
     cap = "Thinned draws kept by the engine."
