@@ -162,7 +162,7 @@ class EngineStepper:
     def __init__(self, case: Case, X0, scale, seed):
         chains = X0.shape[0]
         self.cfg = cfg = case.config(chains, seed)
-        self.kernels = kernels(cfg.game.kernels)
+        self.kernels = kernels(cfg.game.kernels, cfg.game.d, cfg.game.d_theta)
         self.n_obs = len(STANDARD_OBSERVABLES)
         self.state = run_mod._fresh_state(cfg, self.n_obs)
         self.state["X"][:] = X0

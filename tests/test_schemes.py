@@ -55,7 +55,7 @@ def test_engine_drift_equals_scheme_drift(name, order):
     rng = np.random.default_rng(1)
     for game in games:
         sch = Scheme(name, 0.07, 4, order)
-        k = kernels(game.kernels)
+        k = kernels(game.kernels, game.d, game.d_theta)
         x = rng.standard_normal(game.d)
         out, gx, u, v, w = (np.empty(game.d) for _ in range(5))
         k._drift(x, game.params, game.data, sch.lr, order == 2, *sch.b1_signs, game.d_theta, gx, u, v, w, out)

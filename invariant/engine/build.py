@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numba
 
+from .scratch import STACK_D_MAX
+
 _TEMPLATE = Path(__file__).with_name("kernels.py.in")
 _PREAMBLE = Path(__file__).with_name("game.py.in")
 
@@ -47,7 +49,7 @@ class Hook:
 
     names: tuple = ()
     source: str = (
-        "@njit(cache=True)\n"
+        "@njit(cache=True, inline=\"always\")\n"
         "def observe_extra(x, gx, p, data, out):\n"
         "    pass\n"
     )
@@ -98,10 +100,53 @@ def cache_dir() -> Path:
     return Path(root) / "kernels"
 
 
-def kernels(game_module: str, hook: Hook = Hook()):
-    """The kernel module for ``game_module`` (dotted name) with ``hook``'s observables."""
+_STACK_SCRATCH = """
+from numba import carray
+from invariant.engine.scratch import stack_ptr
+
+D = {d}  # the state dimension these kernels are specialised for, and dθ
+D_THETA = {d_theta}
+
+
+@njit(cache=True, inline="always")
+def _dims(d, dth):
+    # compile-time dimensions: loops over them unroll, and vectors indexed by constants
+    # live in registers
+    return D, D_THETA
+
+
+@njit(cache=True, inline="always")
+def _vec(d):
+    # a length-D vector on the stack: promoted to registers once the loops are unrolled
+    return carray(stack_ptr(D), D)
+"""
+
+_HEAP_SCRATCH = """
+
+@njit(cache=True, inline="always")
+def _dims(d, dth):
+    return d, dth
+
+
+@njit(cache=True, inline="always")
+def _vec(d):
+    return np.empty(d)
+"""
+
+
+def kernels(game_module: str, d: int, d_theta: int, hook: Hook = Hook()):
+    """The kernel module for ``game_module`` (dotted name) and states ``x = (θ, ω)`` of
+    dimension ``d`` with ``dim θ = d_theta``, with ``hook``'s observables.
+
+    States of dimension ``d <= scratch.STACK_D_MAX`` get kernels specialised for
+    ``(d, d_theta)``, whose per-chain vectors live on the stack
+    (:mod:`invariant.engine.scratch`); larger states share one module with heap vectors.
+    """
+    small = d <= STACK_D_MAX
+    scratch = _STACK_SCRATCH.format(d=int(d), d_theta=int(d_theta)) if small else _HEAP_SCRATCH
     text = _TEMPLATE.read_text().format(game=game_module, preamble=game_preamble(game_module),
-                                        hook=hook.generated(), hook_name=",".join(hook.names) or "none")
+                                        scratch=scratch, hook=hook.generated(),
+                                        hook_name=",".join(hook.names) or "none")
     return load_generated("invariant_kernels", text, game_module)
 
 

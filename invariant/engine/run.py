@@ -261,7 +261,7 @@ def _result(cfg, hook, state, gens, steps_done, wall) -> RunResult:
 
 
 def _advance(cfg, hook, state, gens, steps_done, wall, out, progress) -> RunResult:
-    k = kernels(cfg.game.kernels, hook)
+    k = kernels(cfg.game.kernels, cfg.game.d, cfg.game.d_theta, hook)
     game, sch = cfg.game, cfg.scheme
     chunk = _chunk_steps(cfg)
     r2max = cfg.escape_radius ** 2

@@ -5,7 +5,8 @@
 processes, so every long-run quantity has an exact reference (``invariant.exact``).
 
 Packed constants ``p``: ``[dθ, dω, lam, gam, C (row-major), a, b, Lθ, Lω]`` with ``L``
-the Cholesky factors of the ``Σ``.
+the lower-triangular Cholesky factors of the ``Σ`` stored column by column (column ``i``
+contiguous), so that ``L z`` is one contiguous axpy per normal drawn.
 """
 from __future__ import annotations
 
@@ -16,8 +17,15 @@ from ..errors import ConfigError
 from .base import Game
 from .validate import matrix, number, psd_matrix, vector
 
+# Helpers are inlined and kernels compiled without the NRT (they allocate nothing): a call
+# that hands `p` and `out` across a function boundary would otherwise count references to
+# them, atomic operations that cost as much as a small game's whole step
+# (invariant.games.dirac measures it).
+_helper = njit(cache=True, inline="always")
+_kernel = njit(cache=True, _nrt=False)
 
-@njit(cache=True)
+
+@_helper
 def _offsets(p):
     dt = int(p[0])
     do = int(p[1])
@@ -29,7 +37,7 @@ def _offsets(p):
     return dt, do, c0, a0, b0, lt0, lo0
 
 
-@njit(cache=True)
+@_kernel
 def loss(x, p, data):
     dt, do, c0, a0, b0, lt0, lo0 = _offsets(p)
     lam = p[2]
@@ -45,7 +53,7 @@ def loss(x, p, data):
     return s
 
 
-@njit(cache=True)
+@_kernel
 def grad(x, p, data, out):
     dt, do, c0, a0, b0, lt0, lo0 = _offsets(p)
     lam = p[2]
@@ -63,7 +71,7 @@ def grad(x, p, data, out):
             out[dt + j] += p[c0 + i * do + j] * xi
 
 
-@njit(cache=True)
+@_kernel
 def hvp(x, p, data, v, out):
     dt, do, c0, a0, b0, lt0, lo0 = _offsets(p)
     lam = p[2]
@@ -81,26 +89,26 @@ def hvp(x, p, data, v, out):
             out[dt + j] += p[c0 + i * do + j] * vi
 
 
-@njit(cache=True)
+@_helper
 def _chol_noise(p, l0, off, n, rng, out, scale):
-    # out[off:off+n] = scale * L z, L lower triangular stored row-major at p[l0:]
+    # out[off:off+n] = scale · L z; column i of L (rows i..n-1) is contiguous at p[l0 + i·n + i:]
+    for r in range(n):
+        out[off + r] = 0.0
     for i in range(n):
-        z = rng.standard_normal()
-        # accumulate column i of L times z, rows i..n-1
+        zi = scale * rng.standard_normal()
+        c0 = l0 + i * n
         for r in range(i, n):
-            if i == 0:
-                out[off + r] = 0.0
-            out[off + r] += scale * p[l0 + r * n + i] * z
+            out[off + r] += p[c0 + r] * zi
 
 
-@njit(cache=True)
+@_kernel
 def noise(x, p, data, rng, out):
     dt, do, c0, a0, b0, lt0, lo0 = _offsets(p)
     _chol_noise(p, lt0, 0, dt, rng, out, 1.0)
     _chol_noise(p, lo0, dt, do, rng, out, 1.0)
 
 
-@njit(cache=True)
+@_kernel
 def batch_grad(x, p, data, rng, batch_size, player, out):
     dt, do, c0, a0, b0, lt0, lo0 = _offsets(p)
     lam = p[2]
@@ -169,7 +177,7 @@ def make(C, lam=0.0, gam=0.0, a=None, b=None, Sigma_theta=None, Sigma_omega=None
     St = np.eye(dt) if Sigma_theta is None else np.asarray(Sigma_theta, dtype=np.float64)
     So = np.eye(do) if Sigma_omega is None else np.asarray(Sigma_omega, dtype=np.float64)
     params = np.concatenate([
-        [dt, do, lam, gam], C.ravel(), a, b, _psd_factor(St).ravel(), _psd_factor(So).ravel(),
+        [dt, do, lam, gam], C.ravel(), a, b, _psd_factor(St).T.ravel(), _psd_factor(So).T.ravel(),
     ])
     Sigma = np.zeros((dt + do, dt + do))
     Sigma[:dt, :dt] = St

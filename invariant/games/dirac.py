@@ -236,8 +236,13 @@ def hvp(x, p, data, v, out):
 @_kernel
 def sigma_diag(x, p):
     """``(Σ_θ(x), Σ_ψ(x))`` by quadrature (closed form for wgan)."""
-    th = x[0]
-    ps = x[1]
+    return _sigma_pair(x[0], x[1], p)
+
+
+@_kernel
+def _sigma_pair(th, ps, p):
+    # the state goes in as scalars: a chain kernel that inlines `noise` keeps its state in
+    # registers only while no array of it is handed to a function compiled apart
     if p[2] == 2.0:
         return 0.0, p[8] * p[8] + p[9] * p[9]
     ny = int(p[11])
@@ -288,7 +293,7 @@ def noise(x, p, data, rng, out):
         out[0] = 0.0
         out[1] = p[10] * rng.standard_normal()
         return
-    vt, vp = sigma_diag(x, p)
+    vt, vp = _sigma_pair(x[0], x[1], p)
     out[0] = np.sqrt(vt) * rng.standard_normal()
     out[1] = np.sqrt(vp) * rng.standard_normal()
 
