@@ -1,4 +1,4 @@
-"""Command line: ``invariant run | check | weak-order | report | bench`` (DESIGN.md ◆ Command line).
+"""Command line: ``invariant run | check | weak-order | report | bench | sweep`` (DESIGN.md ◆ Command line).
 
 Exit status 0 on success, 2 on bad input with one line naming the field and the fix.
 """
@@ -42,6 +42,23 @@ def _parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", help="(re)build the HTML report of a run folder (DIR/report.html)")
     rp.add_argument("dir", metavar="DIR", help="run folder written by invariant run")
     rp.add_argument("--out", help="output file (default: DIR/report.html)")
+    sw = sub.add_parser("sweep", help="a grid of runs (cartesian product of --set lists × seeds) on Dask, gathered in DIR/sweep.csv",
+                        description="Run every point of the grid as its own run in DIR/<point>/ and gather the headline "
+                                    "scalars in DIR/sweep.csv and DIR/sweep.html; re-running the same command skips "
+                                    "finished points and continues started ones.")
+    sw.add_argument("config", nargs="?", help="TOML config (default: the embedded bilinear example)")
+    sw.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2,…", dest="sets",
+                    help="a dotted config key and its values (TOML scalars; bare words are strings), e.g. "
+                         "training.lr=0.02,0.05; repeat for more keys")
+    sw.add_argument("--seeds", type=int, default=1, help="replicates per point, seeds simulation.seed + 0 … K-1 (default 1)")
+    sw.add_argument("--out", required=True, help="the sweep folder")
+    where = sw.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, help="LocalCluster worker processes (default: one per core); "
+                                                  "0 runs the points one after the other in this process, without Dask")
+    where.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler, e.g. tcp://10.0.0.5:8786 "
+                                                              "(its workers must see --out at the same path)")
+    sw.add_argument("--no-report", action="store_true", help="no report.html per point (sweep.html is still written)")
+    sw.add_argument("--no-progress", action="store_true", help="no progress bar")
     b = sub.add_parser("bench", help="engine throughput against numpy and bare-numba baselines")
     b.add_argument("--json", help="write the bench JSON (DESIGN.md ◆) to this file")
     b.add_argument("--quick", action="store_true", help="short timings (for tests)")
@@ -61,6 +78,8 @@ def main(argv=None) -> int:
             return _weak_order(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "sweep":
+            return _sweep(args)
     except ConfigError as exc:
         print(f"invariant: error: {exc}", file=sys.stderr)
         return 2
@@ -68,7 +87,7 @@ def main(argv=None) -> int:
 
 
 def _run(args) -> int:
-    from . import config, engine, stationary, storage, summary
+    from . import config, runner
 
     if args.threads is not None:
         if args.threads < 1:
@@ -83,8 +102,7 @@ def _run(args) -> int:
         out = Path(args.resume)
         if not (out / "config.json").exists():
             raise ConfigError("--resume", f"{out} holds no run (no config.json); start one with invariant run CONFIG --out {out}")
-        result = engine.resume(out, progress=progress)
-        cond = summary.conditions_section(result.config)
+        done = runner.resume(out, progress=progress)
     else:
         overrides = {k: v for k, v in (("simulation.chains", args.chains), ("simulation.t_end", args.t_end),
                                        ("simulation.seed", args.seed)) if v is not None}
@@ -94,26 +112,12 @@ def _run(args) -> int:
             if not args.force:
                 raise ConfigError("--out", f"{out} already holds a run; use --resume {out} to continue it or --force to overwrite")
             shutil.rmtree(out)
-        cond = summary.conditions_section(cfg)  # MATH.md §4, before the simulation (cheap)
-        from . import fdr
-
-        # the FDR hook streams MATH.md §5's terms; it draws from streams of its own, so the
-        # chains are those of a run without it (a resumed run reads it from DIR/hook.json)
-        result = engine.simulate(cfg, out, hook=fdr.hook(cfg), progress=progress)
-    m = stationary.moments(result)
-    storage.write_chains(result, out)
-    summ = summary.build(result, m)
-    summ["conditions"] = cond
-    longrun = summary.longrun_sections(result, m, out, progress)  # MATH.md §4, §7: mixing, strategies
-    summ["mixing"], summ["strategies"] = longrun["mixing"], longrun["strategies"]
-    if longrun["fokker_planck"] is not None:
-        summ["stationary"]["fokker_planck"] = longrun["fokker_planck"]
-    summ["fdr"] = summary.fdr_section(result)  # MATH.md §5
-    storage.write_summary(summ, out)
+        done = runner.start(cfg, out, progress=progress)  # conditions, simulation with the FDR hook, analyses
+    result, m = done.result, done.moments
     _print_run(result, m, out)
-    print(f"  conditions (MATH.md §4): {cond.get('verdict')} — {cond.get('reason')}")
-    _print_longrun(longrun)
-    _print_fdr(summ["fdr"])
+    print(f"  conditions (MATH.md §4): {done.conditions.get('verdict')} — {done.conditions.get('reason')}")
+    _print_longrun(done.longrun)
+    _print_fdr(done.summary["fdr"])
     _write_report(out, result)
     return 0
 
@@ -233,6 +237,19 @@ def _print_run(result, m, out) -> None:
     print(f"  tr Cov = {m.trace_cov:.4g} ± {m.trace_cov_mcse:.2g}")
     print(f"  {m.verdict}: {m.reason}")
     print(f"  wrote {out}/summary.json, {out}/chains.nc")
+
+
+def _sweep(args) -> int:
+    from . import sweep
+
+    sets = sweep.parse_sets(args.sets)
+    res = sweep.sweep(args.config, sets, args.seeds, args.out, workers=args.workers, scheduler=args.scheduler,
+                      report=not args.no_report, progress=not args.no_progress and sys.stderr.isatty(),
+                      cli_args={"config": str(Path(args.config).absolute()) if args.config else None,
+                                "set": list(args.sets), "seeds": args.seeds, "workers": args.workers,
+                                "scheduler": args.scheduler, "no_report": args.no_report})
+    print(sweep.format_summary(res))
+    return 1 if res.failed else 0
 
 
 def _bench(args) -> int:
