@@ -1,6 +1,7 @@
 """Section 5: the mixing rate κ by every method, and the relaxation experiment's curves."""
 from __future__ import annotations
 
+import matplotlib.ticker as mticker
 import numpy as np
 
 from . import html as H
@@ -87,7 +88,7 @@ def _relaxation(ctx: RunContext, mix: dict) -> str:
         ax.fill_between(t, np.clip(d - 2 * se, d * 1e-3, None), d + 2 * se, color="C0", alpha=0.2, lw=0)
         ax.plot(t, d, color="C0", lw=1.4, label="mean error (pairs' half-differences, in sd)")
         if "model" in c:
-            ax.plot(t, c["model"], "--", color="C3", lw=1.4, label=f"A e^(−κt), κ = {rate:.3g}")
+            ax.plot(t, c["model"], "--", color="C3", lw=1.8, zorder=4, label=f"A e^(−κt), κ = {rate:.3g}")
         if window:
             ax.axvspan(window[0], window[1], color="C3", alpha=0.06, lw=0, label="fit window")
         ax.set_yscale("log")
@@ -103,6 +104,11 @@ def _relaxation(ctx: RunContext, mix: dict) -> str:
         ax.axhline(c["w1_floor"], color="C2", ls=":", lw=1, label="W1 noise floor")
         ax.plot(t, c["cov_error"], color="C4", lw=1.3, label="‖Cov_t − P‖/‖P‖ (mean over starts)")
         ax.set_yscale("log")
+        plain = mticker.FuncFormatter(lambda v, _: f"{v:g}")
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_locator(mticker.LogLocator(subs=(2.0, 5.0)))
+        ax.yaxis.set_minor_formatter(plain)
+        ax.tick_params(axis="y", which="minor", labelsize=7)
         ax.set_xlabel("SDE time t since the start")
         ax.set_ylabel("distance")
         ax.legend(loc="upper right", fontsize=7)
