@@ -177,8 +177,9 @@ def test_intervals_cover_the_exact_rate_across_seeds(name):
     interval covers κ = −α(A) at least as often as a binomial test at 1 % allows, and its
     width matches the scatter of the estimates across seeds (so it does not cover by being
     wide).  The spectral lag is set as :func:`mixing.analyse` sets it (≈ 1/κ̂ of method 1).
-    Before the spectral bootstrap followed its mode, the complex game's spectral interval
-    covered in 50 of 60 seeds."""
+    Before the spectral bootstrap followed its mode (replicas re-selected max|λ|), its
+    interval on the complex game covered in 53 of 60 such seeds (17 of these 20) and sat
+    below the estimate, which the midpoint check catches."""
     from scipy.stats import chi2
 
     _, A, m, P = _ou(name)
@@ -210,6 +211,13 @@ def test_intervals_cover_the_exact_rate_across_seeds(name):
         # the spectral estimate is the smallest of tied modes' estimates (complex game): its
         # scatter is below one mode's, whose interval it reports, so only the upper end binds
         assert se / sd < 1 / band[0] and (method == "spectral" or se / sd > 1 / band[1])
+        if method == "spectral":
+            # the mechanism: replicas that re-select the largest of tied moduli sit below the
+            # estimate in rate, so the interval's midpoint does too (on these seeds −0.14 ±
+            # 0.03 of its half-width on the complex game when re-selecting; +0.02 following)
+            asym = ((v[:, 1] + v[:, 2]) / 2 - v[:, 0]) / ((v[:, 2] - v[:, 1]) / 2)
+            print(f"  interval midpoint − estimate: {asym.mean():+.3f} ± {asym.std(ddof=1) / np.sqrt(N_SEEDS):.3f} half-widths")
+            assert asym.mean() > -Z_MAX * asym.std(ddof=1) / np.sqrt(N_SEEDS)
 
 
 def test_edmd_frequency_is_resolved_beyond_aliasing():
