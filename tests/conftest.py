@@ -1,7 +1,13 @@
-import numpy as np
-import pytest
+import os
 
-from invariant import config
+# Multithreaded OpenBLAS on the suite's small matrices (bootstraps of autocorrelations, EDMD)
+# is many times slower than one thread on a shared 2-core machine; set before numpy loads.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from invariant import config  # noqa: E402
 
 # DESIGN.md's example with a non-square C, offsets and correlated noise: the exact-reference game
 REFERENCE_GAME = {
