@@ -50,7 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2,…", dest="sets",
                     help="a dotted config key and its values (TOML scalars; bare words are strings), e.g. "
                          "training.lr=0.02,0.05; repeat for more keys")
-    sw.add_argument("--seeds", type=int, default=1, help="replicates per point, seeds simulation.seed + 0 … K-1 (default 1)")
+    sw.add_argument("--seeds", type=int, default=1, help="replicates per point (default 1); row j of the grid runs with "
+                                                          "simulation.seed + j, every row independent")
+    sw.add_argument("--common-seeds", action="store_true", help="the same seeds simulation.seed + 0 … K-1 at every point "
+                                                               "(common random numbers: rows not independent)")
     sw.add_argument("--out", required=True, help="the sweep folder")
     where = sw.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, help="LocalCluster worker processes (default: one per core); "
@@ -245,8 +248,10 @@ def _sweep(args) -> int:
     sets = sweep.parse_sets(args.sets)
     res = sweep.sweep(args.config, sets, args.seeds, args.out, workers=args.workers, scheduler=args.scheduler,
                       report=not args.no_report, progress=not args.no_progress and sys.stderr.isatty(),
+                      common_seeds=args.common_seeds,
                       cli_args={"config": str(Path(args.config).absolute()) if args.config else None,
-                                "set": list(args.sets), "seeds": args.seeds, "workers": args.workers,
+                                "set": list(args.sets), "seeds": args.seeds, "common_seeds": args.common_seeds,
+                                "workers": args.workers,
                                 "scheduler": args.scheduler, "no_report": args.no_report})
     print(sweep.format_summary(res))
     return 1 if res.failed else 0

@@ -21,10 +21,14 @@ Contract of the sweep folder:
   point's summary.json), rewritten whenever a point finishes.
 - ``DIR/sweep.html`` — the sweep report (:mod:`invariant.report.sweep`).
 
-Seeds: replicate ``k = 0 … K−1`` of every point runs with ``simulation.seed = s + k``, ``s``
-the config's seed (common random numbers across the grid: differences between points are
-less noisy than the points themselves).  Sweeping ``simulation.seed`` itself is allowed
-with ``--seeds 1``.
+Seeds: replicate ``k = 0 … K−1`` of grid point ``i`` (the points in the order of the
+``--set`` lists, the last key varying fastest) runs with ``simulation.seed = s + K·i + k``,
+``s`` the config's seed: every row is an independent run.  With ``--common-seeds`` it runs
+with ``s + k`` at every point instead (common random numbers: differences between points are
+less noisy than the points themselves, but the rows are no longer independent — with a
+linear game and additive noise, points that differ only in lr/N then differ by an exact
+factor).  The ``seed`` column holds the seed that was run.  Sweeping ``simulation.seed``
+itself is allowed with ``--seeds 1``.
 
 Status of a row: ``ok``; ``diverged`` when one or more chains diverged (the statistics are
 those of the surviving chains — ``run.diverged_chains`` says how many were lost, and with
@@ -199,9 +203,10 @@ def read_config_table(path) -> dict:
         raise ConfigError("config", f"{where} is not valid TOML: {exc}") from None
 
 
-def build_points(base: dict, sets, seeds: int = 1) -> list[Point]:
+def build_points(base: dict, sets, seeds: int = 1, common_seeds: bool = False) -> list[Point]:
     """Every point of the grid, each validated (:func:`invariant.config.from_dict`) before
-    anything runs; a bad value raises ConfigError naming its ``--set`` key."""
+    anything runs; a bad value raises ConfigError naming its ``--set`` key.  Seeds: see the
+    module docstring."""
     import copy
 
     from . import config
@@ -218,7 +223,7 @@ def build_points(base: dict, sets, seeds: int = 1) -> list[Point]:
         base_seed = config.from_dict(base).seed
     except ConfigError as exc:  # the config may need the swept values; judged point by point below
         base_error, base_seed = exc, None
-    for combo in combos:
+    for i, combo in enumerate(combos):
         values = tuple(zip(keys, combo))
         for k in range(seeds):
             table = copy.deepcopy(base)
@@ -228,7 +233,7 @@ def build_points(base: dict, sets, seeds: int = 1) -> list[Point]:
                 if base_seed is None:
                     raw = table.get("simulation", {}).get("seed", 12345)
                     base_seed = raw if isinstance(raw, int) and not isinstance(raw, bool) else 12345
-                _set_key(table, "simulation.seed", base_seed + k)
+                _set_key(table, "simulation.seed", base_seed + k + (0 if common_seeds else i * seeds))
             label = ",".join(f"{key}={format_value(v)}" for key, v in values)
             try:
                 cfg = config.from_dict(table)
@@ -410,8 +415,12 @@ def write_csv(path, cols, rows) -> None:
     os.replace(tmp, path)
 
 
-def _identity(base: dict, sets, seeds: int) -> dict:
-    return json.loads(json.dumps({"config": base, "set": [[k, v] for k, v in sets], "seeds": seeds}))
+_IDENTITY = ("config", "set", "seeds", "common_seeds")
+
+
+def _identity(base: dict, sets, seeds: int, common_seeds: bool) -> dict:
+    return json.loads(json.dumps({"config": base, "set": [[k, v] for k, v in sets], "seeds": seeds,
+                                  "common_seeds": common_seeds}))
 
 
 def _check_dir(out: Path, ident: dict) -> None:
@@ -422,9 +431,9 @@ def _check_dir(out: Path, ident: dict) -> None:
             old = json.loads(path.read_text())
         except ValueError:
             raise ConfigError("--out", f"{path} is damaged; remove {out} or choose another --out") from None
-        prev = {k: old.get(k) for k in ("config", "set", "seeds")}
+        prev = {k: old.get(k) for k in _IDENTITY}
         if prev != ident:
-            what = [k for k in ("config", "set", "seeds") if prev.get(k) != ident[k]]
+            what = [k for k in _IDENTITY if prev.get(k) != ident[k]]
             raise ConfigError("--out", f"{out} holds a sweep with different arguments ({', '.join(what)} differ); "
                               "re-run it with its own arguments (see sweep.json) or choose another --out")
     elif out.exists():
@@ -471,7 +480,8 @@ def _default_workers() -> int:
 
 
 def sweep(config_path, sets, seeds: int, out, workers: int | None = None, scheduler: str | None = None,
-          report: bool = True, progress: bool = False, cli_args: dict | None = None) -> SweepResult:
+          report: bool = True, progress: bool = False, cli_args: dict | None = None,
+          common_seeds: bool = False) -> SweepResult:
     """Run the grid (see the module docstring); bad input raises ConfigError before anything
     runs.
 
@@ -483,6 +493,8 @@ def sweep(config_path, sets, seeds: int, out, workers: int | None = None, schedu
         From :func:`parse_sets`.
     seeds : int
         Replicates per point.
+    common_seeds : bool
+        The same seeds at every point (common random numbers) instead of a seed per row.
     out : path
         The sweep folder.
     workers : int or None
@@ -500,9 +512,9 @@ def sweep(config_path, sets, seeds: int, out, workers: int | None = None, schedu
     if workers is not None and scheduler:
         raise ConfigError("--scheduler", "give either --workers or --scheduler")
     base = read_config_table(config_path)
-    points = build_points(base, sets, seeds)
+    points = build_points(base, sets, seeds, common_seeds)
     out = Path(out).absolute()
-    ident = _identity(base, sets, seeds)
+    ident = _identity(base, sets, seeds, common_seeds)
     _check_dir(out, ident)
     use_dask = scheduler is not None or workers != 0
     if use_dask:
@@ -575,7 +587,10 @@ def sweep(config_path, sets, seeds: int, out, workers: int | None = None, schedu
     try:
         from .report import sweep as sweep_report
 
-        res.report = sweep_report.build(out)
+        if res.run == 0 and (out / REPORT_FILE).exists():
+            res.report = out / REPORT_FILE  # nothing new since it was written
+        else:
+            res.report = sweep_report.build(out)
     except Exception as exc:  # noqa: BLE001 — the CSV is written; the report is a rendering of it
         res.report_error = _one_line(exc)
     return res

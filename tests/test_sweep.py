@@ -35,7 +35,7 @@ bootstrap = 20
 fokker_planck = false
 """
 GRID = ["--set", "training.lr=0.05,0.1", "--set", "training.batch_size=2,4"]
-FAILING = "training.lr=0.1,training.batch_size=4,seed=11"
+FAILING = "training.lr=0.1,training.batch_size=4,seed=14"
 
 
 def _rows(d):
@@ -77,7 +77,7 @@ def test_csv_has_a_row_per_point_with_the_headline_columns(grid):
               "exact.trace_cov", "exact.z", "folder"):
         assert c in cols, c
     assert [(r["training.lr"], r["training.batch_size"], r["seed"]) for r in rows] == [
-        ("0.05", "2", "11"), ("0.05", "4", "11"), ("0.1", "2", "11"), ("0.1", "4", "11")]
+        ("0.05", "2", "11"), ("0.05", "4", "12"), ("0.1", "2", "13"), ("0.1", "4", "14")]  # a seed per row
     for r in rows:
         assert (out / r["folder"]).is_dir()
         if r["folder"] == FAILING:
@@ -90,7 +90,7 @@ def test_csv_has_a_row_per_point_with_the_headline_columns(grid):
         assert float(r["stationary.trace_cov"]) == summ["stationary"]["trace_cov"]
         assert float(r["fdr.fdr1.residual"]) == summ["fdr"]["fdr1"]["residual"]
         assert summ["run"]["lr"] == float(r["training.lr"]) and summ["run"]["batch_size"] == int(r["training.batch_size"])
-        assert summ["run"]["seed"] == 11 and summ["run"]["chains"] == 4
+        assert summ["run"]["seed"] == int(r["seed"]) and summ["run"]["chains"] == 4
         assert r["conditions.verdict"] == summ["conditions"]["verdict"]
         assert float(r["exact.trace_cov"]) > 0
     meta = json.loads((out / "sweep.json").read_text())
@@ -100,13 +100,32 @@ def test_csv_has_a_row_per_point_with_the_headline_columns(grid):
     assert 'id="headline"' in page and 'id="collapse"' in page and "data:image/png;base64," in page
 
 
-def test_rerun_retries_the_failed_point_and_skips_the_finished(grid, capsys):
+@pytest.fixture
+def quick_reports(monkeypatch):
+    """Stub reports (the grid fixture checks the real sweep.html); counts the per-point ones."""
+    from invariant import report
+    from invariant.report import sweep as sweep_report
+
+    built = []
+
+    def point_report(out, result=None):
+        built.append(out.name)
+        (out / "report.html").write_text("stub")
+
+    monkeypatch.setattr(report, "build", point_report)
+    monkeypatch.setattr(sweep_report, "build", lambda d: (d / "sweep.html").write_text("stub") or d / "sweep.html")
+    return built
+
+
+def test_rerun_retries_the_failed_point_and_skips_the_finished(grid, capsys, quick_reports):
     cfg, out, _, rows = grid
     done = {r["folder"]: (out / r["folder"] / "summary.json").stat().st_mtime_ns for r in rows if r["status"] == "ok"}
     capsys.readouterr()
-    assert _sweep(cfg, out) == 0
+    # without --no-report: each point that runs writes its report.html, as invariant run does
+    assert cli.main(["sweep", str(cfg), *GRID, "--out", str(out), "--workers", "0"]) == 0
     text = capsys.readouterr().out
     assert "4 points: 3 finished before (skipped), 1 run" in text
+    assert quick_reports == [FAILING]
     for folder, mtime in done.items():
         assert (out / folder / "summary.json").stat().st_mtime_ns == mtime
     rows2 = _rows(out)
@@ -118,7 +137,7 @@ def test_rerun_retries_the_failed_point_and_skips_the_finished(grid, capsys):
     assert _rows(out) == rows2
 
 
-def test_a_half_written_summary_is_resumed_from_the_checkpoint(grid, capsys):
+def test_a_half_written_summary_is_resumed_from_the_checkpoint(grid, capsys, quick_reports):
     cfg, out, _, _ = grid
     before = _rows(out)
     folder = before[1]["folder"]
@@ -173,6 +192,16 @@ def test_values_are_toml_scalars():
     assert isinstance(sweep.parse_sets(["training.batch_size=4"])[0][1][0], int)
 
 
+def test_seeds_are_one_per_row_or_common():
+    base = sweep.read_config_table(None)  # the embedded example, simulation.seed = 12345
+    sets = [("training.lr", [0.05, 0.1]), ("training.batch_size", [1, 4])]
+    pts = sweep.build_points(base, sets, seeds=2)
+    assert [p.seed for p in pts] == list(range(12345, 12353))
+    assert pts[3].folder == "training.lr=0.05,training.batch_size=4,seed=12348"
+    assert [p.seed for p in sweep.build_points(base, sets, seeds=2, common_seeds=True)] == [12345, 12346] * 4
+    assert all(p.exact_trace_cov > 0 for p in pts)
+
+
 def test_without_dask_the_sweep_says_how_to_install_it(tmp_path, capsys, monkeypatch):
     cfg = tmp_path / "c.toml"
     cfg.write_text(CONFIG)
@@ -183,20 +212,19 @@ def test_without_dask_the_sweep_says_how_to_install_it(tmp_path, capsys, monkeyp
     assert not (tmp_path / "o").exists()
 
 
-def test_local_cluster_runs_the_points_in_worker_processes(grid, tmp_path, capsys):
+def test_local_cluster_runs_the_points_in_worker_processes(grid, tmp_path, capsys, quick_reports):
     pytest.importorskip("distributed")
     cfg, out0, _, _ = grid
     out = tmp_path / "dask"
-    rc = cli.main(["sweep", str(cfg), "--set", "training.lr=0.05,0.1", "--set", "training.batch_size=2",
-                   "--out", str(out), "--workers", "2", "--no-progress"])
+    rc = cli.main(["sweep", str(cfg), "--set", "training.lr=0.05", "--set", "training.batch_size=2,4",
+                   "--out", str(out), "--workers", "2", "--no-progress", "--no-report"])
     assert rc == 0, capsys.readouterr()
     rows = _rows(out)
     assert [r["status"] for r in rows] == ["ok", "ok"]
-    # the same chains as the in-process sweep (same seeds; results do not depend on the process)
-    ref = {(r["training.lr"], r["training.batch_size"]): r["stationary.trace_cov"] for r in _rows(out0)}
+    # the first two rows of the in-process grid: the same seeds, the same chains
+    ref = {(r["training.lr"], r["training.batch_size"], r["seed"]): r["stationary.trace_cov"] for r in _rows(out0)}
     for r in rows:
-        assert r["stationary.trace_cov"] == ref[(r["training.lr"], r["training.batch_size"])]
-        assert (out / r["folder"] / "report.html").exists()  # each point is a full `invariant run`
-        pid = json.loads((out / r["folder"] / "summary.json").read_text())
-        assert pid["run"]["chains"] == 4
+        assert r["stationary.trace_cov"] == ref[(r["training.lr"], r["training.batch_size"], r["seed"])]
+        assert json.loads((out / r["folder"] / "summary.json").read_text())["run"]["chains"] == 4
+        assert not (out / r["folder"] / "report.html").exists()  # --no-report
     assert os.path.exists(out / "sweep.html")
