@@ -38,7 +38,9 @@ on; its traceback is in ``DIR/<point>/failed.txt``); ``pending`` for points not 
 
 Re-running the same command finishes what is missing: a point whose folder holds a complete
 ``summary.json`` is skipped; a point that was started is continued from its last checkpoint
-(the engine's ``--resume``) or, if that fails, restarted cleanly; a failed point is retried.
+(the engine's ``--resume``) or, if that fails, restarted cleanly; a failed point is retried;
+a finished point without its ``report.html`` (killed while writing it; unless
+``--no-report``) gets only its report.
 """
 from __future__ import annotations
 
@@ -64,6 +66,7 @@ SWEEP_FILE = "sweep.json"
 CSV_FILE = "sweep.csv"
 REPORT_FILE = "sweep.html"
 FAILED_FILE = "failed.txt"
+POINT_REPORT = "report.html"  # invariant.report.REPORT_FILE, named here without importing matplotlib
 EXTRA_HINT = "install the sweep extra: pip install 'invariant[sweep]'"
 
 #: headline scalars of a row, as dotted paths into the point's summary.json
@@ -311,8 +314,10 @@ def run_point(spec: dict) -> dict:
 
             cfg = config.from_dict(spec["table"])
             done = None
-            if summary_complete(out) is not None:
-                return {"ok": True, "how": "finished before", "reason": "", "seconds": 0.0, "warning": ""}
+            if summary_complete(out) is not None:  # finished, but killed before its report was written
+                warning = _point_report(out, None) if spec.get("report", True) else ""
+                return {"ok": True, "how": "finished before", "reason": "", "seconds": time.perf_counter() - t0,
+                        "warning": warning}
             if _same_run(out, cfg):
                 try:
                     done = runner.resume(out)
@@ -324,14 +329,7 @@ def run_point(spec: dict) -> dict:
                 if out.exists():
                     shutil.rmtree(out)
                 done = runner.start(cfg, out)
-            warning = ""
-            if spec.get("report", True):
-                try:
-                    from . import report
-
-                    report.build(out, result=done.result)
-                except Exception as exc:  # noqa: BLE001 — the run is saved; invariant report DIR rebuilds it
-                    warning = f"report not written ({_one_line(exc, 160)})"
+            warning = _point_report(out, done.result) if spec.get("report", True) else ""
         return {"ok": True, "how": how, "reason": "", "seconds": time.perf_counter() - t0, "warning": warning}
     except BaseException as exc:  # noqa: BLE001 — one failing point must not stop the others
         if isinstance(exc, KeyboardInterrupt):
@@ -342,6 +340,17 @@ def run_point(spec: dict) -> dict:
         except OSError:
             pass
         return {"ok": False, "how": how, "reason": _one_line(exc), "seconds": time.perf_counter() - t0, "warning": ""}
+
+
+def _point_report(out: Path, result) -> str:
+    """The point's report.html (as ``invariant run`` writes it); a failure is a warning."""
+    try:
+        from . import report
+
+        report.build(out, result=result)
+    except Exception as exc:  # noqa: BLE001 — the run is saved; invariant report DIR rebuilds it
+        return f"report not written ({_one_line(exc, 160)}); rebuild it with: invariant report {out}"
+    return ""
 
 
 def _same_run(out: Path, cfg) -> bool:
@@ -534,7 +543,10 @@ def sweep(config_path, sets, seeds: int, out, workers: int | None = None, schedu
         summ = summary_complete(out / p.folder)
         if summ is not None:
             rows[p.index] = make_row(p, summ, status_of(summ))
-            res.skipped += 1
+            if report and not (out / p.folder / POINT_REPORT).exists():
+                pending.append(p)  # killed while writing its report: only the report is built
+            else:
+                res.skipped += 1
         else:
             rows[p.index] = make_row(p, None, "pending")
             pending.append(p)

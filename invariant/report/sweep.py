@@ -168,7 +168,19 @@ def _draw(ax, df, key, ycol, err, others, colors, exact=False):
         ax.set_xscale("log")
     if cats is not None:
         ax.set_xticks(range(len(cats)), cats)
+    else:
+        _value_ticks(ax, x_all)
     ax.set_xlabel(key)
+
+
+def _value_ticks(ax, x) -> None:
+    """Ticks at the swept values themselves, labelled as plain numbers."""
+    from matplotlib.ticker import NullLocator
+
+    vals = np.unique(np.asarray(x, dtype=float)[np.isfinite(x)])
+    if 0 < vals.size <= 12:
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xticks(vals, [f"{v:g}" for v in vals])
 
 
 def _headline(df, keys) -> str:
@@ -214,6 +226,8 @@ def _collapse(df) -> str:
         ax.set_ylabel("tr Cov (stationary)")
         if _logscale(df[xcol]):
             ax.set_xscale("log")
+        if xcol == LR:
+            _value_ticks(ax, df[xcol])
         if df["stationary.trace_cov"].gt(0).all() and _logscale(df["stationary.trace_cov"]):
             ax.set_yscale("log")
     # the small-lr law tr Cov ≈ k · lr/N (MATH.md §3), k fitted through the origin on log scale
@@ -258,7 +272,9 @@ def _exact(df, keys) -> str:
     fig, axes = style.figure(1, 1, height=3.0, width=7.0)
     ax = axes[0, 0]
     labels = [f"{i}" for i in range(len(df))]
-    ax.axhspan(-3, 3, color="0.9", zorder=0)
+    ax.axhspan(-3, 3, color="0.93", zorder=0)
+    lim = max(4.0, 1.15 * float(z.abs().max()))
+    ax.set_ylim(-lim, lim)
     ax.plot(range(len(df)), z.to_numpy(), "o", ms=4, color=style.colors(1)[0])
     ax.axhline(0, color="0.4", lw=0.8)
     ax.set_xlabel("point (row of sweep.csv)")
