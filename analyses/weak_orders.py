@@ -73,8 +73,13 @@ def figure(results, path):
                       (2, 0.3 * min(c["errors"][0] for c in res["comparisons"]))):
             ax.plot(x, y0 * (x / x[0]) ** p, "k:", lw=1)
             ax.annotate(f"slope {p}", (x[-1], y0 * (x[-1] / x[0]) ** p), fontsize=7)
+        from matplotlib.ticker import NullFormatter
+
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.set_xticks(x)
+        ax.set_xticklabels([f"{v:g}" for v in x])
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("lr")
         ax.set_ylabel(f"weak error max_i |E x_i(k) − E X_i(T)|, T = {res['horizon']:g}")
         ax.set_title(f"{name} ({res['method']}" + (f", {res['paths']} paths, ± 2 SE" if res.get("paths") else "") + ")")
