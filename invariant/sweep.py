@@ -71,7 +71,7 @@ EXTRA_HINT = "install the sweep extra: pip install 'invariant[sweep]'"
 
 #: headline scalars of a row, as dotted paths into the point's summary.json
 HEADLINE = (
-    "stationary.trace_cov", "stationary.trace_cov_mcse",
+    "stationary.trace_cov", "stationary.trace_cov_mcse", "stationary.verdict",
     "mixing.rate", "mixing.rate_interval.lo", "mixing.rate_interval.hi",
     "conditions.verdict",
     "fdr.fdr1.residual", "fdr.fdr1.mcse",
@@ -657,7 +657,9 @@ def format_summary(res: SweepResult) -> str:
         lines.append(f"  {r['folder']}: {r['status']}")
     zs = [abs(r["exact.z"]) for r in res.rows if r.get("exact.z") is not None]
     if zs:
-        lines.append(f"  tr Cov against the exact stationary law: max |z| = {max(zs):.2f} over {len(zs)} points")
+        unsettled = sum(r.get("stationary.verdict") == "not settled" for r in res.rows if r.get("exact.z") is not None)
+        lines.append(f"  tr Cov against the exact stationary law: max |z| = {max(zs):.2f} over {len(zs)} points"
+                     + (f" ({unsettled} not settled: lengthen t_end or t_burn)" if unsettled else ""))
     for w in res.warnings[:5]:
         lines.append(f"  warning: {w}")
     lines.append(f"  wrote {res.out / CSV_FILE}" + (f", {res.report}" if res.report else ""))

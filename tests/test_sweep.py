@@ -71,7 +71,7 @@ def test_csv_has_a_row_per_point_with_the_headline_columns(grid):
     assert rc == 1  # a point failed: the others ran, the exit status says so
     cols = list(rows[0])
     assert cols[:4] == ["training.lr", "training.batch_size", "seed", "status"]
-    for c in ("stationary.trace_cov", "stationary.trace_cov_mcse", "mixing.rate", "conditions.verdict",
+    for c in ("stationary.trace_cov", "stationary.trace_cov_mcse", "stationary.verdict", "mixing.rate", "conditions.verdict",
               "fdr.fdr1.residual", "fdr.fdr1.mcse", "fdr.fdr2_theta.residual", "fdr.fdr2_theta.mcse",
               "fdr.fdr2_omega.residual", "fdr.fdr2_omega.mcse", "run.diverged_chains", "run.wall_seconds",
               "exact.trace_cov", "exact.z", "folder"):

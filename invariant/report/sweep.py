@@ -292,15 +292,22 @@ def _exact(df, keys) -> str:
     z = df["exact.z"].astype(float)
     fig, axes = style.figure(1, 1, height=3.0, width=7.0)
     ax = axes[0, 0]
-    labels = [f"{i}" for i in range(len(df))]
+    rows = df.index.to_numpy()  # data rows of sweep.csv, from 0 (failed and pending rows have no z)
     ax.axhspan(-3, 3, color="0.93", zorder=0)
     lim = max(4.0, 1.15 * float(z.abs().max()))
     ax.set_ylim(-lim, lim)
-    ax.plot(range(len(df)), z.to_numpy(), "o", ms=4, color=style.colors(1)[0])
+    settled = (df["stationary.verdict"] != "not settled").to_numpy() if "stationary.verdict" in df.columns \
+        else np.ones(len(df), bool)
+    c_ok, c_bad = style.colors(4)[0], style.colors(4)[3]
+    ax.plot(rows[settled], z.to_numpy()[settled], "o", ms=4, color=c_ok, label="settled")
+    if not settled.all():
+        ax.plot(rows[~settled], z.to_numpy()[~settled], "o", ms=4, mfc="none", color=c_bad, label="not settled")
+        ax.legend(fontsize=7)
     ax.axhline(0, color="0.4", lw=0.8)
-    ax.set_xlabel("point (row of sweep.csv)")
+    ax.set_xlabel("point (data row of sweep.csv, from 0)")
     ax.set_ylabel("z = (tr Cov − exact) / MCSE")
-    ax.set_xticks(range(len(df)), labels if len(df) <= 40 else None)
+    if len(df) <= 40:
+        ax.set_xticks(rows, [str(i) for i in rows])
     zmax = float(z.abs().max())
     cap = (f"tr Cov of every finished point against the exact stationary tr Cov of the chain it simulates "
            f"(invariant.exact); max |z| = {zmax:.2f} over {int(z.notna().sum())} points; grey band |z| ≤ 3.")
@@ -313,7 +320,7 @@ def _table(df, keys) -> str:
     cols = [c for c in keys if c in df.columns] + ["seed", "status", "stationary.trace_cov", "stationary.trace_cov_mcse"]
     if "exact.trace_cov" in df.columns:
         cols += ["exact.trace_cov", "exact.z"]
-    cols += ["mixing.rate", "conditions.verdict", "run.diverged_chains", "run.wall_seconds", "folder"]
+    cols += ["stationary.verdict", "mixing.rate", "conditions.verdict", "run.diverged_chains", "run.wall_seconds", "folder"]
     cols = [c for c in cols if c in df.columns]
     rows = []
     for _, r in df.head(500).iterrows():
