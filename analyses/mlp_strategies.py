@@ -169,7 +169,7 @@ def main(argv=None):
         z = [(p[k] - dfr[k]) / se[k] if se[k] > 0 else float("nan") for k in range(2)]
         both = all(v > COVER for v in p)
         lines.append(
-            f"{name}: long-run generated law W1 = {gv['w1']:.3g} ± {gv['w1_se']:.2g} to the data (pure strategy G_θ̄: "
+            f"{name}: long-run generated law W1 = {gv['w1']:.3g} ± {gv['w1_se']:.2g} to the data (G at the mean θ over all chains: "
             f"{gv['w1_mean_theta']:.3g}; {len(data)}-point noise floor {gv['w1_floor']:.3g}), KS = {gv['ks']:.3g} ± {gv['ks_se']:.2g} "
             f"(floor {gv['ks_floor']:.3g}); mass near −2 / +2: {p[0]:.3f} ± {se[0]:.2g} / {p[1]:.3f} ± {se[1]:.2g} vs data "
             f"{dfr[0]:.3f} / {dfr[1]:.3f} (z = {z[0]:.1f}, {z[1]:.1f}); {r['chains_covering_both']} of {len(r['w1_per_chain'])} chains "
