@@ -39,9 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--seed", type=int, help="Monte Carlo seed")
     w.add_argument("--method", choices=("auto", "exact", "monte-carlo"), default="auto",
                    help="exact moment recursions (affine games) or Monte Carlo (default: auto)")
-    rp = sub.add_parser("report", help="(re)build the HTML report of a run folder (DIR/report.html)")
-    rp.add_argument("dir", metavar="DIR", help="run folder written by invariant run")
-    rp.add_argument("--out", help="output file (default: DIR/report.html)")
+    rp = sub.add_parser("report", help="(re)build the HTML report of a run folder (DIR/report.html) or of a sweep folder (DIR/sweep.html)")
+    rp.add_argument("dir", metavar="DIR", help="run folder written by invariant run, or sweep folder written by invariant sweep")
+    rp.add_argument("--out", help="output file (default: DIR/report.html, DIR/sweep.html for a sweep)")
     sw = sub.add_parser("sweep", help="a grid of runs (cartesian product of --set lists × seeds) on Dask, gathered in DIR/sweep.csv",
                         description="Run every point of the grid as its own run in DIR/<point>/ and gather the headline "
                                     "scalars in DIR/sweep.csv and DIR/sweep.html; re-running the same command skips "
@@ -148,7 +148,12 @@ def _report(args) -> int:
     from . import report
 
     t0 = time.perf_counter()
-    path = report.build(args.dir, args.out)
+    if (Path(args.dir) / "sweep.json").exists():  # a sweep folder: its report of the grid
+        from .report import sweep
+
+        path = sweep.build(args.dir, args.out)
+    else:
+        path = report.build(args.dir, args.out)
     print(f"wrote {path} ({time.perf_counter() - t0:.1f} s)")
     return 0
 

@@ -229,3 +229,12 @@ def test_local_cluster_runs_the_points_in_worker_processes(grid, tmp_path, capsy
         assert json.loads((out / r["folder"] / "summary.json").read_text())["run"]["chains"] == 4
         assert not (out / r["folder"] / "report.html").exists()  # --no-report
     assert os.path.exists(out / "sweep.html")
+
+
+def test_report_of_a_sweep_folder_is_the_sweep_report(grid, tmp_path):
+    _, out, _, _ = grid
+    page = tmp_path / "grid.html"
+    assert cli.main(["report", str(out), "--out", str(page)]) == 0
+    html = page.read_text()
+    assert "sweep.csv" in html or "lr/N" in html or "training.lr" in html
+    assert "http://" not in html and "https://" not in html
