@@ -31,18 +31,14 @@ Run: ``python analyses/alt_vs_sml.py [--out DIR] [--quick]``.
 """
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from scipy import stats
 from scipy.integrate import solve_ivp
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _common import save, start  # noqa: E402  (puts the package on the path)
 
 from invariant import config, engine, exact, stationary  # noqa: E402
 from invariant.schemes import Scheme  # noqa: E402
@@ -205,19 +201,11 @@ def figure(traj, ex, sim, path):
     ax.set_ylabel("|difference in tr Cov|")
     ax.set_title("game term: ALT vs SML")
     ax.legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    save(fig, path)
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=str(ROOT / "analyses" / "out"), help="output folder")
-    ap.add_argument("--quick", action="store_true", help="short smoke run")
-    args = ap.parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
+    args, out, t0 = start(__doc__, argv)
 
     traj = dirac_trajectories(0.1, 40.0 if args.quick else 80.0)
     base = config.load(None)

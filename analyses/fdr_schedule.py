@@ -26,17 +26,13 @@ conclusion.  Run: ``python analyses/fdr_schedule.py [--out DIR] [--quick]`` (abo
 """
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from scipy import stats
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _common import ROOT, save, start  # noqa: E402  (puts the package on the path)
 
 from invariant import config, schedule  # noqa: E402
 from invariant.games import mlp  # noqa: E402
@@ -173,19 +169,11 @@ def figure(all_curves, results, path):
         axl.set_xlabel("iteration")
         axl.set_ylabel("learning rate (median)")
         ax.legend(loc="lower left" if g == "dirac" else "upper right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    save(fig, path)
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=str(ROOT / "analyses" / "out"), help="output folder")
-    ap.add_argument("--quick", action="store_true", help="short smoke run")
-    args = ap.parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
+    args, out, t0 = start(__doc__, argv)
     setups = {
         "dirac": (dirac_setup(16 if not args.quick else 4), 100_000 if not args.quick else 5_000),
         "mlp": (mlp_setup(12 if not args.quick else 2), 60_000 if not args.quick else 2_000),

@@ -26,16 +26,12 @@ Run: ``python analyses/mlp_strategies.py [--out DIR] [--quick]``.
 """
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _common import ROOT, save, start  # noqa: E402  (puts the package on the path)
 
 from invariant import config, engine, stationary, strategies  # noqa: E402
 
@@ -137,19 +133,11 @@ def figure(results, samples, data, path):
         ax.set_ylabel("fraction of generated mass")
         ax.set_title(f"mode coverage per chain: pooled {res['mode_fraction_pooled'][0]:.2f} / {res['mode_fraction_pooled'][1]:.2f}")
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path)
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=str(ROOT / "analyses" / "out"), help="output folder")
-    ap.add_argument("--quick", action="store_true", help="short smoke run")
-    args = ap.parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
+    args, out, t0 = start(__doc__, argv)
     over = {"simulation.chains": 4, "simulation.t_end": 150.0, "simulation.t_burn": 100.0} if args.quick else {}
     path = ROOT / "data" / "mlp_altd.toml"
     cfgs = {

@@ -34,16 +34,12 @@ Run: ``python analyses/noise_sweep.py [--out DIR] [--quick]``.
 """
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _common import save, start  # noqa: E402  (puts the package on the path)
 
 from invariant import config, engine, mixing, stationary  # noqa: E402
 
@@ -191,19 +187,11 @@ def figure(sweep_s, sweep_n, path):
     ax.set_ylabel("kappa")
     ax.set_title("minibatch noise: mixing rate")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path)
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=str(ROOT / "analyses" / "out"), help="output folder")
-    ap.add_argument("--quick", action="store_true", help="short smoke run")
-    args = ap.parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
+    args, out, t0 = start(__doc__, argv)
     chains = 8 if args.quick else 32
     s_values = [0.5, 1.41, 2.83] if args.quick else [0.354, 0.5, 0.707, 1.0, 1.414, 2.0, 2.83]
     n_values = [1, 16] if args.quick else [1, 2, 4, 16, 64]

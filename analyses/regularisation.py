@@ -29,16 +29,12 @@ Run: ``python analyses/regularisation.py [--out DIR] [--quick]``.
 """
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _common import save, start  # noqa: E402  (puts the package on the path)
 
 from invariant import config, conditions, engine, stationary  # noqa: E402
 
@@ -116,19 +112,11 @@ def figure(res, draws, path):
         ax.set_ylabel("E|x|² (mean over chains, 95 % band)")
         ax.set_title(f"slope {d['slope']:.3g} ± {d['slope_se']:.2g} per unit t (z = {d['z']:.1f})")
     fig.suptitle("Dirac-GAN, WGAN loss, data N(0,1), s_z = 1, ALT-D lr = 0.05, N = 4: discrete chains")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path)
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=str(ROOT / "analyses" / "out"), help="output folder")
-    ap.add_argument("--quick", action="store_true", help="short smoke run")
-    args = ap.parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
+    args, out, t0 = start(__doc__, argv)
     chains, t_end = (8, 100.0) if args.quick else (32, 400.0)
     res, draws = {}, {}
     for name in REGULARISERS:

@@ -23,18 +23,14 @@ Run: ``python analyses/spread_lr_over_n.py [--out DIR] [--quick]``.
 """
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from scipy import stats
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _common import ROOT, save, start  # noqa: E402  (puts the package on the path)
 
 from invariant import config, engine, stationary  # noqa: E402
 
@@ -120,19 +116,11 @@ def figure(rows, fit, path):
     ax.set_xlabel("lr / batch_size")
     ax.set_ylabel("tr Cov / (lr/N)")
     ax.set_title("collapse check: constant if the spread depends on lr/N only (labels: lr)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    save(fig, path)
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=str(ROOT / "analyses" / "out"), help="output folder")
-    ap.add_argument("--quick", action="store_true", help="short smoke run")
-    args = ap.parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
+    args, out, t0 = start(__doc__, argv)
     lrs = [0.05, 0.1] if args.quick else [0.025, 0.05, 0.1, 0.2]
     Ns = [2, 4] if args.quick else [2, 4, 8]
     chains, t_end = (8, 80.0) if args.quick else (32, 300.0)

@@ -30,16 +30,12 @@ Run: ``python analyses/weak_orders.py [--out DIR] [--quick]``.
 """
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _common import ROOT, save, start  # noqa: E402  (puts the package on the path)
 
 from invariant import config, weak  # noqa: E402
 
@@ -84,19 +80,11 @@ def figure(results, path):
         ax.set_ylabel(f"weak error max_i |E x_i(k) − E X_i(T)|, T = {res['horizon']:g}")
         ax.set_title(f"{name} ({res['method']}" + (f", {res['paths']} paths, ± 2 SE" if res.get("paths") else "") + ")")
         ax.legend(fontsize=6.5, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    save(fig, path)
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=str(ROOT / "analyses" / "out"), help="output folder")
-    ap.add_argument("--quick", action="store_true", help="short smoke run")
-    args = ap.parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
+    args, out, t0 = start(__doc__, argv)
     cases = {
         "bilinear (default example)": (config.load(None), {}),
         "Dirac-GAN + R1": (config.load(ROOT / "data" / "dirac_r1.toml"),
@@ -110,7 +98,7 @@ def main(argv=None):
         results[name] = res
         print(weak.format_report(res), f"\n  ({res['seconds']:.0f} s)", flush=True)
         for c in res["comparisons"]:
-            o, (lo, hi) = c["order"], c["order_interval"]
+            lo, hi = c["order_interval"]
             lrs = np.array(c["lrs"])
             e = np.array(c["errors"])
             se = np.array(c["error_se"]) if c.get("error_se") is not None else np.zeros_like(e)

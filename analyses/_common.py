@@ -1,0 +1,36 @@
+"""What every analysis script shares: the package on the path, the command line, the output.
+
+Each script is run as ``python analyses/<name>.py [--out DIR] [--quick]`` from anywhere.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the checkout's package, also when it is not installed
+
+
+def start(doc: str, argv=None):
+    """Parse ``--out`` (default ``analyses/out``) and ``--quick``; make the output folder.
+
+    Returns ``(args, out, t0)`` with ``t0`` the start time for the JSON's ``wall_seconds``.
+    """
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--out", default=str(ROOT / "analyses" / "out"), help="output folder")
+    ap.add_argument("--quick", action="store_true", help="short smoke run")
+    args = ap.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    return args, out, time.perf_counter()
+
+
+def save(fig, path) -> None:
+    """Write a matplotlib figure at the analyses' resolution and release it."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
