@@ -295,44 +295,50 @@ def _bare_2d(X, A, c, L, k, dt, scale, n_steps, gens, bounds):
 def _bare_bilinear(X, C, CT, lam, gam, a, b, LtT, LoT, dt, scale, n_steps, gens, bounds):
     # b0 = (−(lam θ + C ω + a), Cᵀθ − gam ω + b); noise scale·blockdiag(Lθ, Lω) z with the
     # lower-triangular factors given transposed (LtT = Lθᵀ).  Every inner loop is an axpy
-    # over a contiguous row (vectorisable without fastmath).
+    # over a contiguous row slice indexed from 0 (no negative-index wraparound, so it
+    # vectorises without fastmath).
     dth, dom = C.shape
     d = dth + dom
     for blk in prange(bounds.shape[0] - 1):
         rng = gens[np.int64(blk)]
         x = np.empty(d)
         f = np.empty(d)
-        z = np.empty(max(dth, dom))
+        th = x[:dth]
+        om = x[dth:]
+        fth = f[:dth]
+        fom = f[dth:]
         for ch in range(bounds[blk], bounds[blk + 1]):
             for i in range(d):
                 x[i] = X[ch, i]
             for _ in range(n_steps):
                 for i in range(dth):
-                    f[i] = -(lam * x[i] + a[i])
+                    fth[i] = -(lam * th[i] + a[i])
                 for j in range(dom):
-                    f[dth + j] = b[j] - gam * x[dth + j]
+                    fom[j] = b[j] - gam * om[j]
                 for j in range(dom):
-                    wj = x[dth + j]
+                    wj = om[j]
+                    row = CT[j]
                     for i in range(dth):
-                        f[i] -= CT[j, i] * wj
+                        fth[i] -= row[i] * wj
                 for i in range(dth):
-                    ti = x[i]
+                    ti = th[i]
+                    row = C[i]
                     for j in range(dom):
-                        f[dth + j] += C[i, j] * ti
+                        fom[j] += row[j] * ti
                 for i in range(d):
                     x[i] += dt * f[i]
                 for i in range(dth):
-                    z[i] = scale * rng.standard_normal()
-                for i in range(dth):
-                    zi = z[i]
-                    for r in range(i, dth):
-                        x[r] += LtT[i, r] * zi
+                    zi = scale * rng.standard_normal()
+                    col = LtT[i, i:]
+                    below = th[i:]
+                    for r in range(dth - i):
+                        below[r] += col[r] * zi
                 for j in range(dom):
-                    z[j] = scale * rng.standard_normal()
-                for j in range(dom):
-                    zj = z[j]
-                    for r in range(j, dom):
-                        x[dth + r] += LoT[j, r] * zj
+                    zj = scale * rng.standard_normal()
+                    col = LoT[j, j:]
+                    below = om[j:]
+                    for r in range(dom - j):
+                        below[r] += col[r] * zj
             for i in range(d):
                 X[ch, i] = x[i]
 

@@ -4,9 +4,11 @@
 ``∇g + ξ`` with ``ξ_θ ~ N(0, Σ_θ)``, ``ξ_ω ~ N(0, Σ_ω)`` independent.  Its SDEs are OU
 processes, so every long-run quantity has an exact reference (``invariant.exact``).
 
-Packed constants ``p``: ``[dθ, dω, lam, gam, C (row-major), a, b, Lθ, Lω]`` with ``L``
-the lower-triangular Cholesky factors of the ``Σ`` stored column by column (column ``i``
-contiguous), so that ``L z`` is one contiguous axpy per normal drawn.
+Packed constants ``p``: ``[dθ, dω, lam, gam, C (row-major), a, b, Lθ, Lω, Cᵀ (row-major)]``
+with ``L`` the lower-triangular Cholesky factors of the ``Σ`` stored column by column
+(column ``i`` contiguous).  Every product is then a sequence of contiguous axpys (``L z``
+one per normal drawn, ``C ω`` one per row of ``Cᵀ``, ``Cᵀθ`` one per row of ``C``), which
+vectorise; a dot product per row would be a chain of dependent additions.
 """
 from __future__ import annotations
 
@@ -34,19 +36,45 @@ def _offsets(p):
     b0 = a0 + dt
     lt0 = b0 + do
     lo0 = lt0 + dt * dt
-    return dt, do, c0, a0, b0, lt0, lo0
+    ct0 = lo0 + do * do
+    return dt, do, c0, a0, b0, lt0, lo0, ct0
+
+
+@_helper
+def _add_C_omega(p, dt, do, ct0, v, out):
+    # out[:dt] += C v[dt:], one axpy per column of C (row of Cᵀ); slices index from 0, so
+    # the loops carry no negative-index wraparound and vectorise
+    for j in range(do):
+        vj = v[dt + j]
+        row = p[ct0 + j * dt: ct0 + (j + 1) * dt]
+        for i in range(dt):
+            out[i] += row[i] * vj
+
+
+@_helper
+def _add_Ct_theta(p, dt, do, c0, v, out):
+    # out[dt:] += Cᵀ v[:dt], one axpy per row of C
+    tail = out[dt:]
+    for i in range(dt):
+        vi = v[i]
+        row = p[c0 + i * do: c0 + (i + 1) * do]
+        for j in range(do):
+            tail[j] += row[j] * vi
 
 
 @_kernel
 def loss(x, p, data):
-    dt, do, c0, a0, b0, lt0, lo0 = _offsets(p)
+    dt, do, c0, a0, b0, lt0, lo0, ct0 = _offsets(p)
     lam = p[2]
     gam = p[3]
     s = 0.0
+    om = x[dt:]
     for i in range(dt):
+        # row slices: no wraparound in the dot products, so consecutive rows overlap
+        row = p[c0 + i * do: c0 + (i + 1) * do]
         ci = 0.0
         for j in range(do):
-            ci += p[c0 + i * do + j] * x[dt + j]
+            ci += row[j] * om[j]
         s += x[i] * ci + 0.5 * lam * x[i] * x[i] + p[a0 + i] * x[i]
     for j in range(do):
         s += -0.5 * gam * x[dt + j] * x[dt + j] + p[b0 + j] * x[dt + j]
@@ -55,62 +83,54 @@ def loss(x, p, data):
 
 @_kernel
 def grad(x, p, data, out):
-    dt, do, c0, a0, b0, lt0, lo0 = _offsets(p)
+    dt, do, c0, a0, b0, lt0, lo0, ct0 = _offsets(p)
     lam = p[2]
     gam = p[3]
     for i in range(dt):
-        s = lam * x[i] + p[a0 + i]
-        for j in range(do):
-            s += p[c0 + i * do + j] * x[dt + j]
-        out[i] = s
+        out[i] = lam * x[i] + p[a0 + i]
+    _add_C_omega(p, dt, do, ct0, x, out)
     for j in range(do):
         out[dt + j] = -gam * x[dt + j] + p[b0 + j]
-    for i in range(dt):
-        xi = x[i]
-        for j in range(do):
-            out[dt + j] += p[c0 + i * do + j] * xi
+    _add_Ct_theta(p, dt, do, c0, x, out)
 
 
 @_kernel
 def hvp(x, p, data, v, out):
-    dt, do, c0, a0, b0, lt0, lo0 = _offsets(p)
+    dt, do, c0, a0, b0, lt0, lo0, ct0 = _offsets(p)
     lam = p[2]
     gam = p[3]
     for i in range(dt):
-        s = lam * v[i]
-        for j in range(do):
-            s += p[c0 + i * do + j] * v[dt + j]
-        out[i] = s
+        out[i] = lam * v[i]
+    _add_C_omega(p, dt, do, ct0, v, out)
     for j in range(do):
         out[dt + j] = -gam * v[dt + j]
-    for i in range(dt):
-        vi = v[i]
-        for j in range(do):
-            out[dt + j] += p[c0 + i * do + j] * vi
+    _add_Ct_theta(p, dt, do, c0, v, out)
 
 
 @_helper
 def _chol_noise(p, l0, off, n, rng, out, scale):
     # out[off:off+n] = scale · L z; column i of L (rows i..n-1) is contiguous at p[l0 + i·n + i:]
+    seg = out[off: off + n]
     for r in range(n):
-        out[off + r] = 0.0
+        seg[r] = 0.0
     for i in range(n):
         zi = scale * rng.standard_normal()
-        c0 = l0 + i * n
-        for r in range(i, n):
-            out[off + r] += p[c0 + r] * zi
+        col = p[l0 + i * n + i: l0 + (i + 1) * n]
+        below = seg[i:]
+        for r in range(n - i):
+            below[r] += col[r] * zi
 
 
 @_kernel
 def noise(x, p, data, rng, out):
-    dt, do, c0, a0, b0, lt0, lo0 = _offsets(p)
+    dt, do, c0, a0, b0, lt0, lo0, ct0 = _offsets(p)
     _chol_noise(p, lt0, 0, dt, rng, out, 1.0)
     _chol_noise(p, lo0, dt, do, rng, out, 1.0)
 
 
 @_kernel
 def batch_grad(x, p, data, rng, batch_size, player, out):
-    dt, do, c0, a0, b0, lt0, lo0 = _offsets(p)
+    dt, do, c0, a0, b0, lt0, lo0, ct0 = _offsets(p)
     lam = p[2]
     gam = p[3]
     # the mean of batch_size i.i.d. N(0, Σ) draws is exactly N(0, Σ / batch_size)
@@ -118,17 +138,13 @@ def batch_grad(x, p, data, rng, batch_size, player, out):
     if player == 0:
         _chol_noise(p, lt0, 0, dt, rng, out, scale)
         for i in range(dt):
-            s = lam * x[i] + p[a0 + i]
-            for j in range(do):
-                s += p[c0 + i * do + j] * x[dt + j]
-            out[i] += s
+            out[i] += lam * x[i] + p[a0 + i]
+        _add_C_omega(p, dt, do, ct0, x, out)
     else:
         _chol_noise(p, lo0, dt, do, rng, out, scale)
         for j in range(do):
-            s = -gam * x[dt + j] + p[b0 + j]
-            for i in range(dt):
-                s += p[c0 + i * do + j] * x[i]
-            out[dt + j] += s
+            out[dt + j] += -gam * x[dt + j] + p[b0 + j]
+        _add_Ct_theta(p, dt, do, c0, x, out)
 
 
 @njit(cache=True)
@@ -177,7 +193,7 @@ def make(C, lam=0.0, gam=0.0, a=None, b=None, Sigma_theta=None, Sigma_omega=None
     St = np.eye(dt) if Sigma_theta is None else np.asarray(Sigma_theta, dtype=np.float64)
     So = np.eye(do) if Sigma_omega is None else np.asarray(Sigma_omega, dtype=np.float64)
     params = np.concatenate([
-        [dt, do, lam, gam], C.ravel(), a, b, _psd_factor(St).T.ravel(), _psd_factor(So).T.ravel(),
+        [dt, do, lam, gam], C.ravel(), a, b, _psd_factor(St).T.ravel(), _psd_factor(So).T.ravel(), C.T.ravel(),
     ])
     Sigma = np.zeros((dt + do, dt + do))
     Sigma[:dt, :dt] = St
