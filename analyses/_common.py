@@ -34,3 +34,14 @@ def save(fig, path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=130)
     plt.close(fig)
+
+
+def finish(out, name: str, res: dict, lines, t0: float) -> dict:
+    """Record the run time, write ``OUT/<name>.json``, print the conclusion and what was written."""
+    import json
+
+    res["wall_seconds"] = time.perf_counter() - t0
+    (out / f"{name}.json").write_text(json.dumps(res, indent=1, default=float))
+    print("\n".join(lines))
+    print(f"wrote {out / (name + '.json')} and {out / (name + '.png')} ({res['wall_seconds']:.0f} s)")
+    return res

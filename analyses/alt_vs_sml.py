@@ -38,7 +38,7 @@ import numpy as np
 from scipy import stats
 from scipy.integrate import solve_ivp
 
-from _common import save, start  # noqa: E402  (puts the package on the path)
+from _common import finish, save, start  # noqa: E402  (puts the package on the path)
 
 from invariant import config, engine, exact, stationary  # noqa: E402
 from invariant.schemes import Scheme  # noqa: E402
@@ -263,12 +263,8 @@ def main(argv=None):
                     "for both ALT-D and ALT-G), which an order-1 SDE (one law for all schemes) cannot describe."
                     if shown else f"the simulated chains do not show it at these run lengths (|z| ≤ {Z_SIGNIFICANT:g})."))
     res["conclusion"] = lines
-    res["wall_seconds"] = time.perf_counter() - t0
     # the trajectories are long lists: keep them, they are the figure's data
-    (out / "alt_vs_sml.json").write_text(json.dumps(res, indent=1))
-    print("\n".join(lines))
-    print(f"wrote {out / 'alt_vs_sml.json'} and {out / 'alt_vs_sml.png'} ({res['wall_seconds']:.0f} s)")
-    return res
+    return finish(out, "alt_vs_sml", res, lines, t0)
 
 
 if __name__ == "__main__":

@@ -26,13 +26,12 @@ conclusion.  Run: ``python analyses/fdr_schedule.py [--out DIR] [--quick]`` (abo
 """
 from __future__ import annotations
 
-import json
 import time
 
 import numpy as np
 from scipy import stats
 
-from _common import ROOT, save, start  # noqa: E402  (puts the package on the path)
+from _common import ROOT, finish, save, start  # noqa: E402  (puts the package on the path)
 
 from invariant import config, schedule  # noqa: E402
 from invariant.games import mlp  # noqa: E402
@@ -205,11 +204,7 @@ def main(argv=None):
                else "")
         )
     results["conclusion"] = lines
-    results["wall_seconds"] = time.perf_counter() - t0
-    (out / "fdr_schedule.json").write_text(json.dumps(results, indent=2))
-    print("\n".join(lines))
-    print(f"wrote {out / 'fdr_schedule.json'} and {out / 'fdr_schedule.png'} ({results['wall_seconds']:.0f} s)")
-    return results
+    return finish(out, "fdr_schedule", results, lines, t0)
 
 
 if __name__ == "__main__":

@@ -26,12 +26,11 @@ Run: ``python analyses/mlp_strategies.py [--out DIR] [--quick]``.
 """
 from __future__ import annotations
 
-import json
 import time
 
 import numpy as np
 
-from _common import ROOT, save, start  # noqa: E402  (puts the package on the path)
+from _common import ROOT, finish, save, start  # noqa: E402  (puts the package on the path)
 
 from invariant import config, engine, stationary, strategies  # noqa: E402
 
@@ -190,11 +189,8 @@ def main(argv=None):
                  + f"; parameters {wd['moments_verdict']} (network symmetries let them wander), while the generated laws of the two "
                  f"halves of the run are W1 = {wd['generated_vs_data']['w1_between_halves']:.3g} apart "
                  f"({wd['generated_vs_data']['w1_between_halves'] / wd['generated_vs_data']['w1']:.0%} of their distance to the data).")
-    res = {"results": results, "conclusion": lines, "wall_seconds": time.perf_counter() - t0}
-    (out / "mlp_strategies.json").write_text(json.dumps(res, indent=1, default=float))
-    print("\n".join(lines))
-    print(f"wrote {out / 'mlp_strategies.json'} and {out / 'mlp_strategies.png'} ({res['wall_seconds']:.0f} s)")
-    return res
+    res = {"results": results, "conclusion": lines}
+    return finish(out, "mlp_strategies", res, lines, t0)
 
 
 if __name__ == "__main__":

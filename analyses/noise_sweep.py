@@ -34,12 +34,11 @@ Run: ``python analyses/noise_sweep.py [--out DIR] [--quick]``.
 """
 from __future__ import annotations
 
-import json
 import time
 
 import numpy as np
 
-from _common import save, start  # noqa: E402  (puts the package on the path)
+from _common import finish, save, start  # noqa: E402  (puts the package on the path)
 
 from invariant import config, engine, mixing, stationary  # noqa: E402
 
@@ -272,11 +271,8 @@ def main(argv=None):
         f"the trade-off in s is not shown with these intervals (z = {z_lo:.1f}, {z_hi:.1f} at the ends)."))
     res = {"T_recover": T_RECOVER, "sweep_background_noise": sweep_s, "sweep_lr_over_N": sweep_n, "u_shape": {
         "argmin_s": sm["s"], "z_low_end": float(z_lo), "z_high_end": float(z_hi), "shown": bool(u_shape)},
-        "conclusion": lines, "wall_seconds": time.perf_counter() - t0}
-    (out / "noise_sweep.json").write_text(json.dumps(res, indent=1, default=float))
-    print("\n".join(lines))
-    print(f"wrote {out / 'noise_sweep.json'} and {out / 'noise_sweep.png'} ({res['wall_seconds']:.0f} s)")
-    return res
+        "conclusion": lines}
+    return finish(out, "noise_sweep", res, lines, t0)
 
 
 if __name__ == "__main__":

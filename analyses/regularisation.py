@@ -29,12 +29,11 @@ Run: ``python analyses/regularisation.py [--out DIR] [--quick]``.
 """
 from __future__ import annotations
 
-import json
 import time
 
 import numpy as np
 
-from _common import save, start  # noqa: E402  (puts the package on the path)
+from _common import finish, save, start  # noqa: E402  (puts the package on the path)
 
 from invariant import config, conditions, engine, stationary  # noqa: E402
 
@@ -171,12 +170,8 @@ def main(argv=None):
                                       "disagree for " + ", ".join(n for n, a in agree.items() if not a)
                                       + " (the conditions are those of the order-2 SDE, an approximation of the chains).")
         + " C3 fails throughout: the WGAN Dirac-GAN has no noise on θ (Σ_θ = 0), so uniqueness is not established by C3.")
-    out_res = {"settings": {n: table(n, chains, t_end) for n in REGULARISERS}, "results": res, "conclusion": lines,
-               "wall_seconds": time.perf_counter() - t0}
-    (out / "regularisation.json").write_text(json.dumps(out_res, indent=1, default=float))
-    print("\n".join(lines))
-    print(f"wrote {out / 'regularisation.json'} and {out / 'regularisation.png'} ({out_res['wall_seconds']:.0f} s)")
-    return out_res
+    out_res = {"settings": {n: table(n, chains, t_end) for n in REGULARISERS}, "results": res, "conclusion": lines}
+    return finish(out, "regularisation", out_res, lines, t0)
 
 
 if __name__ == "__main__":

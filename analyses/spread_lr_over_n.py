@@ -24,13 +24,12 @@ Run: ``python analyses/spread_lr_over_n.py [--out DIR] [--quick]``.
 from __future__ import annotations
 
 import itertools
-import json
 import time
 
 import numpy as np
 from scipy import stats
 
-from _common import ROOT, save, start  # noqa: E402  (puts the package on the path)
+from _common import ROOT, finish, save, start  # noqa: E402  (puts the package on the path)
 
 from invariant import config, engine, stationary  # noqa: E402
 
@@ -196,11 +195,8 @@ def main(argv=None):
                if covers1 else f"; the exponent p = {p_final['p']:.3f} [{p_final['p_interval'][0]:.3f}, {p_final['p_interval'][1]:.3f}] is not 1 at 95 %."))
     res = {"setting": {"game": base.resolved["game"], "scheme": "alt-d", "dynamics": "sga", "chains": chains, "t_end": t_end,
                        "t_burn": 40.0}, "runs": rows, "fit": fit, "fit_with_lr_correction": fit2, "fit_small_half": fit_small, "same_ratio_pairs": pairs,
-           "conclusion": lines, "wall_seconds": time.perf_counter() - t0}
-    (out / "spread_lr_over_n.json").write_text(json.dumps(res, indent=1))
-    print("\n".join(lines))
-    print(f"wrote {out / 'spread_lr_over_n.json'} and {out / 'spread_lr_over_n.png'} ({res['wall_seconds']:.0f} s)")
-    return res
+           "conclusion": lines}
+    return finish(out, "spread_lr_over_n", res, lines, t0)
 
 
 if __name__ == "__main__":

@@ -30,12 +30,11 @@ Run: ``python analyses/weak_orders.py [--out DIR] [--quick]``.
 """
 from __future__ import annotations
 
-import json
 import time
 
 import numpy as np
 
-from _common import ROOT, save, start  # noqa: E402  (puts the package on the path)
+from _common import ROOT, finish, save, start  # noqa: E402  (puts the package on the path)
 
 from invariant import config, weak  # noqa: E402
 
@@ -138,11 +137,8 @@ def main(argv=None):
                  f"against their own scheme; {n_iv} by the fitted 95 % interval, the rest by the extrapolated local order)"
                  + (f"; not consistent: {', '.join(bad)}." if bad else "."))
     figure(results, out / "weak_orders.png")
-    out_res = {"results": results, "conclusion": lines, "wall_seconds": time.perf_counter() - t0}
-    (out / "weak_orders.json").write_text(json.dumps(out_res, indent=1, default=float))
-    print("\n".join(lines))
-    print(f"wrote {out / 'weak_orders.json'} and {out / 'weak_orders.png'} ({out_res['wall_seconds']:.0f} s)")
-    return out_res
+    out_res = {"results": results, "conclusion": lines}
+    return finish(out, "weak_orders", out_res, lines, t0)
 
 
 if __name__ == "__main__":
