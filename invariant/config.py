@@ -89,6 +89,15 @@ def load(path: str | Path | None = None, overrides: dict | None = None) -> Confi
 
     ``overrides`` maps ``"simulation.chains"``-style keys to values (command-line options).
     """
+    table = read_table(path)
+    for key, value in (overrides or {}).items():
+        section, name = key.split(".")
+        table.setdefault(section, {})[name] = value
+    return from_dict(table)
+
+
+def read_table(path: str | Path | None = None) -> dict:
+    """The config's TOML as nested dicts, unvalidated (the embedded default when ``path`` is None)."""
     if path is None:
         text, where = default_text(), "default example"
     else:
@@ -97,13 +106,9 @@ def load(path: str | Path | None = None, overrides: dict | None = None) -> Confi
         except OSError as exc:
             raise ConfigError("config", f"cannot read {path}: {exc.strerror}") from None
     try:
-        table = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("config", f"{where} is not valid TOML: {exc}") from None
-    for key, value in (overrides or {}).items():
-        section, name = key.split(".")
-        table.setdefault(section, {})[name] = value
-    return from_dict(table)
 
 
 def from_dict(table: dict) -> Config:

@@ -60,6 +60,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import config
 from .errors import ConfigError
 
 SWEEP_FILE = "sweep.json"
@@ -189,30 +190,11 @@ def _folder_name(index: int, values, seed: int) -> str:
     return f"p{index:04d}-{hashlib.sha1(name.encode()).hexdigest()[:10]}"
 
 
-def read_config_table(path) -> dict:
-    """The config's TOML as a table (the embedded default example when ``path`` is None)."""
-    from .config import default_text
-
-    if path is None:
-        text, where = default_text(), "default example"
-    else:
-        try:
-            text, where = Path(path).read_text(), str(path)
-        except OSError as exc:
-            raise ConfigError("config", f"cannot read {path}: {exc.strerror}") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("config", f"{where} is not valid TOML: {exc}") from None
-
-
 def build_points(base: dict, sets, seeds: int = 1, common_seeds: bool = False) -> list[Point]:
     """Every point of the grid, each validated (:func:`invariant.config.from_dict`) before
     anything runs; a bad value raises ConfigError naming its ``--set`` key.  Seeds: see the
     module docstring."""
     import copy
-
-    from . import config
 
     if seeds < 1:
         raise ConfigError("--seeds", f"must be >= 1, got {seeds}")
@@ -520,7 +502,7 @@ def sweep(config_path, sets, seeds: int, out, workers: int | None = None, schedu
         raise ConfigError("--workers", f"must be >= 0, got {workers}")
     if workers is not None and scheduler:
         raise ConfigError("--scheduler", "give either --workers or --scheduler")
-    base = read_config_table(config_path)
+    base = config.read_table(config_path)
     points = build_points(base, sets, seeds, common_seeds)
     out = Path(out).absolute()
     ident = _identity(base, sets, seeds, common_seeds)

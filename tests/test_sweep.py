@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from invariant import cli, runner, sweep
+from invariant import cli, config, runner, sweep
 
 CONFIG = """
 [game]
@@ -194,7 +194,7 @@ def test_values_are_toml_scalars():
 
 
 def test_seeds_are_one_per_row_or_common():
-    base = sweep.read_config_table(None)  # the embedded example, simulation.seed = 12345
+    base = config.read_table(None)  # the embedded example, simulation.seed = 12345
     sets = [("training.lr", [0.05, 0.1]), ("training.batch_size", [1, 4])]
     pts = sweep.build_points(base, sets, seeds=2)
     assert [p.seed for p in pts] == list(range(12345, 12353))
