@@ -89,6 +89,17 @@ def missing(text: str) -> str:
     return f'<p class="missing">{esc(text)}</p>'
 
 
+def unavailable(sec, key: str, absent: str, what: str) -> str:
+    """The sentence for an analysis section of summary.json that is absent (``absent``), or
+    that was skipped or failed (``No <what>: why.``); ``""`` when it holds ``key``."""
+    if not isinstance(sec, dict):
+        return missing(absent)
+    if key in sec:
+        return ""
+    why = sec.get("skipped") or (f"the analysis failed ({sec['error']})" if sec.get("error") else "no result")
+    return missing(f"No {what}: {why}.")
+
+
 def warn(text: str) -> str:
     return f'<p class="warn">{esc(text)}</p>'
 

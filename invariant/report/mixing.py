@@ -17,11 +17,10 @@ _LABEL = {"autocorrelation": "autocorrelation decay", "relaxation": "relaxation 
 
 def section(ctx: RunContext) -> str:
     mix = ctx.get("mixing")
-    if not isinstance(mix, dict):
-        return H.missing("The mixing rate was not estimated for this run (summary.json has no mixing section).")
-    if "rate" not in mix:
-        why = mix.get("skipped") or (f"the analysis failed ({mix['error']})" if mix.get("error") else "no estimate")
-        return H.missing(f"No mixing rate: {why}.")
+    gone = H.unavailable(mix, "rate", "The mixing rate was not estimated for this run (summary.json has no mixing "
+                         "section).", "mixing rate")
+    if gone:
+        return gone
     lvl = mix.get("level", 0.95)
     body = (f'<p>Headline: <b>κ = {H.esc(num(mix["rate"]))}</b> {H.esc(interval(mix.get("rate_interval")))} '
             f'per unit of SDE time ({H.esc(mix.get("method"))}, {lvl:.0%} bootstrap interval over chains'

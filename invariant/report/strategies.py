@@ -16,11 +16,10 @@ WHICH = (("theta_given_omega", "θ | ω", "omega"), ("omega_given_theta", "ω | 
 
 def section(ctx: RunContext) -> str:
     sec = ctx.get("strategies")
-    if not isinstance(sec, dict):
-        return H.missing("The mixed strategies were not analysed for this run (summary.json has no strategies section).")
-    if "theta_given_omega" not in sec:
-        why = sec.get("skipped") or (f"the analysis failed ({sec['error']})" if sec.get("error") else "no result")
-        return H.missing(f"No mixed strategies: {why}.")
+    gone = H.unavailable(sec, "theta_given_omega", "The mixed strategies were not analysed for this run (summary.json "
+                         "has no strategies section).", "mixed strategies")
+    if gone:
+        return gone
     names = ctx.names
     body = ""
     for key, label, _ in WHICH:
