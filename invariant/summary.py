@@ -24,6 +24,7 @@ def run_section(result) -> dict:
         "diverged_chains": len(divs),
         "divergences": divs[:20],
         "wall_seconds": result.wall_seconds,
+        "compile_seconds": result.compile_seconds,
         "chain_steps_per_second": cfg.chains * result.steps_done / max(result.wall_seconds, 1e-12),
         "version": __version__,
     }

@@ -51,6 +51,9 @@ class RunResult:
         Per-chunk SDE time, mean observables over live chains, and sample counts.
     steps_done : int
     wall_seconds : float
+        Time spent in the chain kernels, over all sessions of a resumed run.
+    compile_seconds : float
+        Time this process took to compile (or load from the cache) the kernels, apart.
     """
 
     config: object
@@ -70,6 +73,7 @@ class RunResult:
     hist_n: np.ndarray
     steps_done: int = 0
     wall_seconds: float = 0.0
+    compile_seconds: float = 0.0
     rng_states: list = field(default_factory=list, repr=False)
 
     @property
@@ -272,11 +276,8 @@ def _advance(cfg, hook, state, gens, steps_done, wall, out, progress) -> RunResu
 
         bar = tqdm(total=cfg.steps, initial=steps_done, unit="step", desc="chains", leave=False)
     s = state
-    while steps_done < cfg.steps:
-        n = min(chunk, cfg.steps - steps_done)
-        t0 = time.perf_counter()
-        prev_obs = s["acc_obs"].copy()
-        prev_n = s["acc_n"].copy()
+
+    def advance(n):
         common = (s["X"], s["status"], s["div_step"], s["div_x"], game.params, game.data, gens, game.d_theta)
         books = (steps_done, n, cfg.burn_steps, cfg.stat_every, cfg.thin, r2max, s["draws"], s["shift"],
                  s["acc_n"], s["acc_s1"], s["acc_s2"], s["acc_obs"], n_obs)
@@ -286,6 +287,19 @@ def _advance(cfg, hook, state, gens, steps_done, wall, out, progress) -> RunResu
             k.sde_chunk(*common, sch.lr, scale, cfg.dt, sch.order == 2, s_th, s_om, *books)
         else:
             k.sga_chunk(*common, sch.lr, sch.batch_size, SCHEME_ID[sch.name], *books)
+
+    # a call of zero steps compiles the kernel (or loads it from the cache) without moving
+    # a chain, so that wall_seconds is simulation time only
+    t0 = time.perf_counter()
+    if steps_done < cfg.steps:
+        advance(0)
+    compile_seconds = time.perf_counter() - t0
+    while steps_done < cfg.steps:
+        n = min(chunk, cfg.steps - steps_done)
+        t0 = time.perf_counter()
+        prev_obs = s["acc_obs"].copy()
+        prev_n = s["acc_n"].copy()
+        advance(n)
         steps_done += n
         wall += time.perf_counter() - t0
         i = (steps_done - 1) // chunk
@@ -302,4 +316,6 @@ def _advance(cfg, hook, state, gens, steps_done, wall, out, progress) -> RunResu
             bar.set_postfix(diverged=int(np.sum(~a)))
     if bar is not None:
         bar.close()
-    return _result(cfg, hook, s, gens, steps_done, wall)
+    res = _result(cfg, hook, s, gens, steps_done, wall)
+    res.compile_seconds = compile_seconds
+    return res
