@@ -5,8 +5,9 @@ compile-time length ``D`` (:func:`stack_ptr` wrapped by ``numba.carray``).  Once
 kernels are inlined into the chain loop and the loops over ``range(D)`` unrolled, LLVM
 promotes such memory to registers, as a loop written by hand with one scalar per
 coordinate would have it; heap arrays (``np.empty``) stay in memory, one load and one store
-per coordinate and step.  On the 2-D Dirac-GAN this is the difference between 0.55× and
-≈ 1× a hand-written register loop (``invariant bench``).
+per coordinate and step.  In a 2-D Euler–Maruyama loop without statistics (measured on this
+project's machine, single thread) heap vectors ran at 0.55× a hand-written register loop,
+heap vectors of compile-time length at 0.72×, stack vectors at ≈ 1×.
 """
 from __future__ import annotations
 
