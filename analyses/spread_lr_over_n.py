@@ -36,21 +36,26 @@ from invariant import config, engine, stationary  # noqa: E402
 Z_SIGNIFICANT = 3.0
 
 
-def wls_slope(x, y, se, level=0.95):
-    """Weighted least squares of log y on log x (weights 1/var of log y) with a t-interval."""
-    lx, ly = np.log(x), np.log(y)
-    w = (y / se) ** 2  # 1 / var(log y)
-    X = np.stack([np.ones_like(lx), lx], 1)
-    W = np.diag(w)
+def _wls(X, y, se):
+    """Weighted least squares of log y on the columns of X (weights 1/var of log y): the
+    coefficients, their standard errors (inflated when the points scatter more than their
+    errors), χ² and its degrees of freedom."""
+    ly = np.log(y)
+    W = np.diag((y / se) ** 2)  # 1 / var(log y)
     cov = np.linalg.inv(X.T @ W @ X)
     beta = cov @ X.T @ W @ ly
     res = ly - X @ beta
-    dof = len(lx) - 2
+    dof = len(ly) - X.shape[1]
     chi2 = float(res @ W @ res)
-    scale = max(1.0, chi2 / dof)  # inflate when the points scatter more than their errors
-    se_p = float(np.sqrt(cov[1, 1] * scale))
-    h = stats.t.ppf(0.5 + level / 2, dof) * se_p
-    return {"p": float(beta[1]), "p_se": se_p, "interval": [float(beta[1] - h), float(beta[1] + h)],
+    return beta, np.sqrt(np.diag(cov) * max(1.0, chi2 / dof)), chi2, dof
+
+
+def wls_slope(x, y, se, level=0.95):
+    """Weighted least squares of log y on log x (weights 1/var of log y) with a t-interval."""
+    lx = np.log(x)
+    beta, se_b, chi2, dof = _wls(np.stack([np.ones_like(lx), lx], 1), y, se)
+    h = stats.t.ppf(0.5 + level / 2, dof) * se_b[1]
+    return {"p": float(beta[1]), "p_se": float(se_b[1]), "interval": [float(beta[1] - h), float(beta[1] + h)],
             "log_a": float(beta[0]), "chi2_per_dof": chi2 / dof, "dof": dof,
             "chi2_p_value": float(stats.chi2.sf(chi2, dof))}
 
@@ -58,18 +63,8 @@ def wls_slope(x, y, se, level=0.95):
 def wls_lr_correction(x, lr, y, se, level=0.95):
     """``log tr Cov = log a + p log(η/N) + q η``: the first-order collapse plus an O(η) relative
     correction at fixed η/N (the order-2 drift b1).  Returns p and q with t-intervals."""
-    ly = np.log(y)
-    w = (y / se) ** 2
-    X = np.stack([np.ones_like(x), np.log(x), lr], 1)
-    W = np.diag(w)
-    cov = np.linalg.inv(X.T @ W @ X)
-    beta = cov @ X.T @ W @ ly
-    res = ly - X @ beta
-    dof = len(x) - 3
-    chi2 = float(res @ W @ res)
-    scale = max(1.0, chi2 / dof)
+    beta, se_b, chi2, dof = _wls(np.stack([np.ones_like(x), np.log(x), lr], 1), y, se)
     t = stats.t.ppf(0.5 + level / 2, dof)
-    se_b = np.sqrt(np.diag(cov) * scale)
     return {"p": float(beta[1]), "p_interval": [float(beta[1] - t * se_b[1]), float(beta[1] + t * se_b[1])],
             "q": float(beta[2]), "q_se": float(se_b[2]), "q_interval": [float(beta[2] - t * se_b[2]), float(beta[2] + t * se_b[2])],
             "q_z": float(beta[2] / se_b[2]), "chi2_per_dof": chi2 / dof, "dof": dof}
