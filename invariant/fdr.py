@@ -201,13 +201,13 @@ _SGA_BODY = '''\
 def _observable_body(obs: Observable, k: int, b1: bool, sde: bool) -> str:
     lines = []
     if sde:  # b₀ᵀ∇²φ b₀ for the Euler–Maruyama term, before gphi is filled
-        lines.append(f"    for i in range(d):")
-        lines.append(f"        v[i] = -gx[i] if i < dth else gx[i]")
+        lines.append("    for i in range(d):")
+        lines.append("        v[i] = -gx[i] if i < dth else gx[i]")
         lines.append(f"    bq = {obs.name}(x, v, gphi)")
     lines.append(f"    q = {obs.name}(x, u, gphi)")
-    lines.append(f"    s = 0.0")
-    lines.append(f"    for i in range(d):")
-    lines.append(f"        s += (-gx[i] if i < dth else gx[i]) * gphi[i]")
+    lines.append("    s = 0.0")
+    lines.append("    for i in range(d):")
+    lines.append("        s += (-gx[i] if i < dth else gx[i]) * gphi[i]")
     lines.append(f"    out[{k}] = s")
     j = k + 1
     if b1:

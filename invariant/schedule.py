@@ -52,7 +52,6 @@ itself always simulates at the fixed ``training.lr`` (it studies the invariant l
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np

@@ -42,7 +42,7 @@ applies it to each scheme's mean curve ``E x(t)`` on the ladder.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg as sla

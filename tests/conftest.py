@@ -4,7 +4,6 @@ import os
 # is many times slower than one thread on a shared 2-core machine; set before numpy loads.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from invariant import config  # noqa: E402

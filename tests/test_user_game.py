@@ -1,5 +1,4 @@
 """A user game from "pkg.module:factory" runs through the same engine as the built-ins."""
-import sys
 from pathlib import Path
 
 import numpy as np
