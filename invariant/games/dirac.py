@@ -16,7 +16,8 @@ Losses (the generator minimises, the discriminator maximises; MATH.md §1):
     that field (``invariant.games.base``); ``loss`` returns the vanilla value and
     :func:`generator_loss` the generator's own.
 ``"wgan"``
-    ``ĝ = ψ y − ψ u``; everything in closed form (``Σ_θ = 0``, ``Σ_ψ = s² + s_z²``).
+    ``ĝ = ψ y − ψ u``; everything in closed form (``Σ_θ = 0``, ``Σ_ψ = s² + s_z²``), so its
+    kernels live in :mod:`invariant.games.dirac_wgan`; the kernels here serve the other two.
 
 Regularisers, added to the discriminator's objective ``g`` (MATH.md §1 signs): ``"none"``;
 ``"r1"`` ``−(γ/2)|∇_y D|² = −(γ/2)ψ²`` on real data; ``"r2"`` the same on fake data;
@@ -136,8 +137,6 @@ def loss(x, p, data):
     th = x[0]
     ps = x[1]
     s = _reg_value(th, ps, p[3], p[4], p[5], p[6])
-    if p[2] == 2.0:
-        return s + ps * (p[7] - th)
     # quadrature rules: y points at p[y0:], their weights n_y later; z offsets likewise
     ny = int(p[11])
     nz = int(p[12])
@@ -170,10 +169,6 @@ def grad(x, p, data, out):
     th = x[0]
     ps = x[1]
     gp = _reg_dpsi(ps, p[3], p[5], p[6])
-    if p[2] == 2.0:
-        out[0] = -ps + p[4] * th
-        out[1] = p[7] - th + gp
-        return
     ny = int(p[11])
     nz = int(p[12])
     y0 = _Q0
@@ -201,10 +196,6 @@ def hvp(x, p, data, v, out):
     th = x[0]
     ps = x[1]
     hpp = _reg_dpsi2(ps, p[3], p[5], p[6])
-    if p[2] == 2.0:
-        out[0] = p[4] * v[0] - v[1]
-        out[1] = -v[0] + hpp * v[1]
-        return
     ny = int(p[11])
     nz = int(p[12])
     y0 = _Q0
@@ -235,7 +226,7 @@ def hvp(x, p, data, v, out):
 
 @_kernel
 def sigma_diag(x, p):
-    """``(Σ_θ(x), Σ_ψ(x))`` by quadrature (closed form for wgan)."""
+    """``(Σ_θ(x), Σ_ψ(x))`` by quadrature."""
     return _sigma_pair(x[0], x[1], p)
 
 
@@ -243,8 +234,6 @@ def sigma_diag(x, p):
 def _sigma_pair(th, ps, p):
     # the state goes in as scalars: a chain kernel that inlines `noise` keeps its state in
     # registers only while no array of it is handed to a function compiled apart
-    if p[2] == 2.0:
-        return 0.0, p[8] * p[8] + p[9] * p[9]
     ny = int(p[11])
     nz = int(p[12])
     y0 = _Q0
@@ -289,10 +278,6 @@ def _sigma_pair(th, ps, p):
 
 @_kernel
 def noise(x, p, data, rng, out):
-    if p[2] == 2.0:
-        out[0] = 0.0
-        out[1] = p[10] * rng.standard_normal()
-        return
     vt, vp = _sigma_pair(x[0], x[1], p)
     out[0] = np.sqrt(vt) * rng.standard_normal()
     out[1] = np.sqrt(vp) * rng.standard_normal()
@@ -302,15 +287,6 @@ def noise(x, p, data, rng, out):
 def batch_grad(x, p, data, rng, batch_size, player, out):
     th = x[0]
     ps = x[1]
-    if p[2] == 2.0:
-        # ∂θ ĝ = −ψ has no noise; the batch mean of y − u is exactly
-        # N(mu − θ, (s² + s_z²)/N), so one draw stands for the whole batch
-        if player == 0:
-            out[0] = -ps + p[4] * th
-        else:
-            out[1] = (p[7] - th + p[10] * rng.standard_normal() / np.sqrt(batch_size)
-                      + _reg_dpsi(ps, p[3], p[5], p[6]))
-        return
     mu = p[7]
     s = p[8]
     sz = p[9]
@@ -347,10 +323,6 @@ def sample_grads(x, p, data, rng, out):
     for k in range(out.shape[0]):
         y = mu + s * rng.standard_normal()
         u = th + sz * rng.standard_normal()
-        if code == 2.0:
-            out[k, 0] = -ps + gt
-            out[k, 1] = y - u + gp
-            continue
         a, b = _sigpair(ps * u)
         out[k, 0] = -ps * (b if code == 1.0 else a) + gt
         ay, by = _sigpair(ps * y)
@@ -362,12 +334,12 @@ class DiracGame(Game):
 
     def sigma(self, x, n=None, rng=None) -> np.ndarray:
         """``diag(Σ_θ(x), Σ_ψ(x))`` (MATH.md §1); ``n`` and ``rng`` are unused."""
-        vt, vp = sigma_diag(np.asarray(x, dtype=np.float64), self.params)
+        vt, vp = self.module.sigma_diag(np.asarray(x, dtype=np.float64), self.params)
         return np.diag([vt, vp])
 
     def generator_loss(self, x) -> float:
         """The generator's own loss (``g`` unless the loss is non-saturating)."""
-        return float(generator_loss(np.asarray(x, dtype=np.float64), self.params, self.data))
+        return float(self.module.generator_loss(np.asarray(x, dtype=np.float64), self.params, self.data))
 
 
 _KEYS = ("name", "loss", "regularizer", "gamma", "lam", "mu", "s", "s_z", "nodes")
@@ -444,4 +416,7 @@ def make(loss="vanilla", regularizer="none", gamma=0.0, lam=0.0, mu=0.0, s=1.0, 
     if loss == "wgan":
         info["Sigma"] = np.diag([0.0, s * s + s_z * s_z])
     # (mu, 0) is a stationary point of b0 for every loss and regulariser when lam = 0
-    return DiracGame("dirac", 1, 1, params, __name__, affine=affine, x0=np.array([mu, 0.0]), info=info)
+    # the wgan loss has closed forms everywhere: its own kernel module, whose chain loops
+    # carry no branch on the loss
+    kernels = "invariant.games.dirac_wgan" if loss == "wgan" else __name__
+    return DiracGame("dirac", 1, 1, params, kernels, affine=affine, x0=np.array([mu, 0.0]), info=info)
