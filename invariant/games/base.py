@@ -26,6 +26,11 @@ and the data array ``data`` (2-D float64; shape ``(0, 1)`` for games without dat
 ``sample_grads(x, p, data, rng, out)``
     per-sample gradients ``(grad_theta g_hat, grad_omega g_hat)`` for ``out.shape[0]`` i.i.d.
     draws of ``xi``, one per row (used to estimate ``Sigma`` where no closed form exists).
+``loss_with_grad(x, gx, p, data) -> float`` (optional)
+    ``g(x)`` given ``gx = grad(x)`` already computed, for games where that is cheaper than
+    ``loss`` (the bilinear game: O(d) instead of a ``dθ × dω`` product).  The engine books
+    ``g`` at every statistics step right after the drift's gradient; without this kernel
+    it calls ``loss``.
 
 The engine generates its kernels against these names (``invariant.engine.build``), so a
 game written in its own module is compiled and cached exactly like the built-in ones.

@@ -82,6 +82,22 @@ def loss(x, p, data):
 
 
 @_kernel
+def loss_with_grad(x, gx, p, data):
+    # g from ∇g in O(d): θᵀCω = θ·(∇θg − lam θ − a), so
+    # g = θ·∇θg − lam/2 |θ|² − gam/2 |ω|² + b·ω (loss() costs a dθ × dω product)
+    dt, do, c0, a0, b0, lt0, lo0, ct0 = _offsets(p)
+    lam = p[2]
+    gam = p[3]
+    s = 0.0
+    for i in range(dt):
+        s += x[i] * (gx[i] - 0.5 * lam * x[i])
+    for j in range(do):
+        w = x[dt + j]
+        s += w * (p[b0 + j] - 0.5 * gam * w)
+    return s
+
+
+@_kernel
 def grad(x, p, data, out):
     dt, do, c0, a0, b0, lt0, lo0, ct0 = _offsets(p)
     lam = p[2]
