@@ -163,8 +163,7 @@ class EngineStepper:
         chains = X0.shape[0]
         self.cfg = cfg = case.config(chains, seed)
         self.kernels = kernels(cfg.game.kernels, cfg.game.d, cfg.game.d_theta)
-        self.n_obs = len(STANDARD_OBSERVABLES)
-        self.state = run_mod._fresh_state(cfg, self.n_obs)
+        self.state = run_mod._fresh_state(cfg, len(STANDARD_OBSERVABLES))
         self.state["X"][:] = X0
         self.gens = run_mod._generators(seed, chains)
         self.scale = float(scale)
@@ -181,7 +180,7 @@ class EngineStepper:
             s["X"], s["status"], s["div_step"], s["div_x"], game.params, game.data, self.gens,
             game.d_theta, sch.lr, self.scale, cfg.dt, sch.order == 2, s_th, s_om,
             self.step0, int(n_steps), 0, cfg.stat_every, _THIN, cfg.escape_radius ** 2,
-            s["draws"], s["shift"], s["acc_n"], s["acc_s1"], s["acc_s2"], s["acc_obs"], self.n_obs,
+            s["draws"], s["shift"], s["acc_n"], s["acc_s1"], s["acc_s2"], s["acc_obs"],
         )
         self.step0 += int(n_steps)
         if np.any(s["status"] != 0):

@@ -1,6 +1,5 @@
 """Engine: determinism, checkpoint/resume, divergences, memory, storage round trip."""
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -50,10 +49,15 @@ def test_different_seed_differs_and_chains_do_not_depend_on_count():
     assert np.array_equal(r.X, more.X[:4])
 
 
-def test_chunking_does_not_change_results(tmp_path):
+@pytest.mark.parametrize("game", ["reference", "bilinear-64"])
+def test_chunking_does_not_change_results(tmp_path, game):
+    # bilinear-64: heap kernels, whose covariance sums queue outer products across steps
+    from invariant import bench
+
+    table = REFERENCE_GAME if game == "reference" else bench.bilinear_case().table
     base = {"chains": 4, "t_end": 8.0, "t_burn": 1.0}
-    r1 = engine.simulate(make_config(simulation={**base, "chunks": 1}))
-    r2 = engine.simulate(make_config(simulation={**base, "chunks": 7}), out=tmp_path)
+    r1 = engine.simulate(make_config(game=table, simulation={**base, "chunks": 1}))
+    r2 = engine.simulate(make_config(game=table, simulation={**base, "chunks": 7}), out=tmp_path)
     _same(r1, r2)
     assert (tmp_path / "checkpoint.npz").exists()
 
@@ -147,3 +151,34 @@ def test_memory_is_flat_in_the_horizon(tmp_path):
         rss[t] = int(out.stdout.split()[-1]) / 1024  # MiB
     print(f"peak RSS: t_end=200 → {rss[200.0]:.0f} MiB, t_end=2000 → {rss[2000.0]:.0f} MiB")
     assert rss[2000.0] - rss[200.0] < 20.0
+
+
+@pytest.mark.parametrize("game", ["reference", "dirac-wgan-r1", "bilinear-64"])
+def test_streamed_sums_equal_the_visited_states(game):
+    # every statistics step (here every step) adds x − shift, its outer product and the six
+    # standard observables of the state it sees; recomputed here from the kept draws with
+    # the game's own loss and gradient (stack kernels for d ≤ 8, heap kernels for d = 64)
+    from invariant import bench
+    from invariant.engine.run import _start
+
+    table = REFERENCE_GAME if game == "reference" else {
+        "dirac-wgan-r1": bench.dirac_case, "bilinear-64": bench.bilinear_case}[game]().table
+    sim = {"dynamics": "sde", "order": 1, "chains": 3, "t_end": 0.3, "t_burn": 0.0, "dt": 0.01,
+           "stat_every": 1, "keep_draws": 100, "keep_chains": 3}
+    cfg = make_config(game=table, simulation=sim)
+    r = engine.simulate(cfg)
+    x0 = _start(cfg, engine.Hook())[0]["X"]
+    g, dth = cfg.game, cfg.game.d_theta
+    assert r.acc_n.tolist() == [cfg.steps] * 3 and r.draws.shape[1] == cfg.steps - 1
+    for c in range(3):
+        xs = np.vstack([x0[c], r.draws[c]])  # the states at steps 0 … steps − 1
+        grads = np.array([g.grad(x) for x in xs])
+        obs = np.column_stack([
+            [g.loss(x) for x in xs], np.sum(xs * xs, 1), np.sum(xs[:, :dth] * grads[:, :dth], 1),
+            np.sum(xs[:, dth:] * grads[:, dth:], 1), np.sum(grads[:, :dth] ** 2, 1),
+            np.sum(grads[:, dth:] ** 2, 1)])
+        y = xs - x0[c]
+        iu = np.triu_indices(g.d)
+        np.testing.assert_allclose(r.acc_obs[c, :6], obs.sum(0), rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(r.acc_s1[c], y.sum(0), rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(r.acc_s2[c], (y.T @ y)[iu], rtol=1e-10, atol=1e-10)

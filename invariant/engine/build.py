@@ -59,9 +59,25 @@ class Hook:
     def generated(self) -> str:
         """The hook's source plus the adapter the kernel template calls."""
         if self.rng:
-            tail = f"\n\nHOOK_WORK = {int(self.work)}\n_observe_extra = observe_extra\n"
+            # a hook compiled apart gets heap copies of x and ∇g (the last two rows of its
+            # work array): handing it the chain's own vectors would keep them out of registers
+            tail = (f"\n\nHOOK_WORK = {int(self.work)}\n\n\n"
+                    "@njit(cache=True, inline=\"always\")\n"
+                    "def _hook_work(d):\n"
+                    "    return np.empty((HOOK_WORK + 2, d))\n\n\n"
+                    "@njit(cache=True, inline=\"always\")\n"
+                    "def _observe_extra(x, gx, p, data, rng, work, out):\n"
+                    "    xs = work[HOOK_WORK]\n"
+                    "    gs = work[HOOK_WORK + 1]\n"
+                    "    for i in range(x.shape[0]):\n"
+                    "        xs[i] = x[i]\n"
+                    "        gs[i] = gx[i]\n"
+                    "    observe_extra(xs, gs, p, data, rng, work[:HOOK_WORK], out)\n")
         else:
-            tail = ("\n\nHOOK_WORK = 0\n\n\n@njit(cache=True, inline=\"always\")\n"
+            tail = ("\n\n@njit(cache=True, inline=\"always\")\n"
+                    "def _hook_work(d):\n"
+                    "    return np.empty((0, d))\n\n\n"
+                    "@njit(cache=True, inline=\"always\")\n"
                     "def _observe_extra(x, gx, p, data, rng, work, out):\n"
                     "    observe_extra(x, gx, p, data, out)\n")
         return self.source.rstrip("\n") + tail
@@ -101,11 +117,10 @@ def cache_dir() -> Path:
 
 
 _STACK_SCRATCH = """
-from numba import carray
-from invariant.engine.scratch import stack_ptr
-
 D = {d}  # the state dimension these kernels are specialised for, and dθ
 D_THETA = {d_theta}
+D_TRI = {d_tri}  # entries of a packed symmetric D × D matrix
+Q_TRI = 1  # outer products queued before they are added to the packed covariance sums (1 or 4)
 
 
 @njit(cache=True, inline="always")
@@ -119,9 +134,20 @@ def _dims(d, dth):
 def _vec(d):
     # a length-D vector on the stack: promoted to registers once the loops are unrolled
     return carray(stack_ptr(D), D)
+
+
+@njit(cache=True, inline="always")
+def _tri(d):
+    return carray(stack_ptr(D_TRI), D_TRI)
+
+
+@njit(cache=True, inline="always")
+def _tri_queue(d):
+    return carray(stack_ptr(D), (1, D))
 """
 
 _HEAP_SCRATCH = """
+Q_TRI = 4  # outer products queued before they are added to the packed covariance sums (1 or 4)
 
 @njit(cache=True, inline="always")
 def _dims(d, dth):
@@ -131,6 +157,16 @@ def _dims(d, dth):
 @njit(cache=True, inline="always")
 def _vec(d):
     return np.empty(d)
+
+
+@njit(cache=True, inline="always")
+def _tri(d):
+    return np.empty(d * (d + 1) // 2)
+
+
+@njit(cache=True, inline="always")
+def _tri_queue(d):
+    return np.empty((Q_TRI, d))
 """
 
 
@@ -143,9 +179,12 @@ def kernels(game_module: str, d: int, d_theta: int, hook: Hook = Hook()):
     (:mod:`invariant.engine.scratch`); larger states share one module with heap vectors.
     """
     small = d <= STACK_D_MAX
-    scratch = _STACK_SCRATCH.format(d=int(d), d_theta=int(d_theta)) if small else _HEAP_SCRATCH
+    n_obs = len(STANDARD_OBSERVABLES) + len(hook.names)
+    scratch = (_STACK_SCRATCH.format(d=int(d), d_theta=int(d_theta), d_tri=int(d * (d + 1) // 2))
+               if small else _HEAP_SCRATCH)
     text = _TEMPLATE.read_text().format(game=game_module, preamble=game_preamble(game_module),
                                         scratch=scratch, hook=hook.generated(),
+                                        n_obs=n_obs, n_obs_stack=n_obs + len(APPLIED_OBSERVABLES),
                                         hook_name=",".join(hook.names) or "none")
     return load_generated("invariant_kernels", text, game_module)
 
@@ -161,9 +200,11 @@ def load_generated(prefix: str, text: str, game_module: str):
     import it, so that numba caches its kernels on disk (also used by ``invariant.weak`` and
     ``invariant.schedule`` for their own generated kernels)."""
     # numba's cache does not notice edits to inlined functions of other files: key the
-    # generated module on the game's source too, so an edited game compiles afresh
-    game_source = Path(importlib.util.find_spec(game_module).origin).read_bytes()
-    digest = hashlib.sha1(text.encode() + game_source + numba.__version__.encode()).hexdigest()[:16]
+    # generated module on the game's source and its sibling modules' (where its helpers may
+    # live, as dirac_wgan's do in dirac), so an edited game compiles afresh
+    origin = Path(importlib.util.find_spec(game_module).origin)
+    sources = b"".join(f.read_bytes() for f in sorted(origin.parent.glob("*.py")))
+    digest = hashlib.sha1(text.encode() + sources + numba.__version__.encode()).hexdigest()[:16]
     name = f"{prefix}_{digest}"
     if name in sys.modules:
         return sys.modules[name]

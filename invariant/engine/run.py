@@ -269,7 +269,6 @@ def _advance(cfg, hook, state, gens, steps_done, wall, out, progress) -> RunResu
     game, sch = cfg.game, cfg.scheme
     chunk = _chunk_steps(cfg)
     r2max = cfg.escape_radius ** 2
-    n_obs = state["acc_obs"].shape[1]
     bar = None
     if progress:
         from tqdm import tqdm
@@ -280,7 +279,7 @@ def _advance(cfg, hook, state, gens, steps_done, wall, out, progress) -> RunResu
     def advance(n):
         common = (s["X"], s["status"], s["div_step"], s["div_x"], game.params, game.data, gens, game.d_theta)
         books = (steps_done, n, cfg.burn_steps, cfg.stat_every, cfg.thin, r2max, s["draws"], s["shift"],
-                 s["acc_n"], s["acc_s1"], s["acc_s2"], s["acc_obs"], n_obs)
+                 s["acc_n"], s["acc_s1"], s["acc_s2"], s["acc_obs"])
         if cfg.dynamics == "sde":
             s_th, s_om = sch.b1_signs
             scale = math.sqrt(cfg.dt * sch.lr / sch.batch_size)
