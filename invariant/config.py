@@ -23,8 +23,10 @@ SECTIONS = ("game", "training", "simulation", "conditions", "mixing", "weak")
 TRAINING_KEYS = ("scheme", "lr", "batch_size", "schedule")
 SIMULATION_KEYS = (
     "dynamics", "order", "chains", "t_end", "t_burn", "dt", "seed", "escape_radius",
-    "keep_draws", "keep_chains", "stat_every", "x0", "init_scale", "chunks",
+    "keep_draws", "keep_chains", "stat_every", "x0", "init_scale", "chunks", "backend", "dtype",
 )
+BACKENDS = ("cpu", "cuda")
+DTYPES = ("float64", "float32")
 
 
 @dataclass
@@ -55,6 +57,8 @@ class Config:
     mixing: object = None  # [mixing] options, invariant.mixing.MixingOptions
     schedule: object = None  # [training.schedule] options, invariant.schedule.ScheduleOptions (None if absent)
     weak: object = None  # [weak] options, invariant.weak.WeakOptions (None if absent)
+    backend: str = "cpu"  # where the chains run: "cpu" (numba threads) or "cuda" (one GPU thread per chain)
+    dtype: str = "float64"  # precision of the chain states ("float32" with backend = "cuda" only)
 
     @property
     def step_time(self) -> float:
@@ -146,6 +150,11 @@ def from_dict(table: dict) -> Config:
     keep_draws = integer(sim.get("keep_draws", 1000), "simulation.keep_draws", low=2)
     keep_chains = integer(sim.get("keep_chains", 256), "simulation.keep_chains", low=1)
     chunks = integer(sim.get("chunks", 100), "simulation.chunks", low=1)
+    backend = choice(sim.get("backend", "cpu"), "simulation.backend", BACKENDS)
+    dtype = choice(sim.get("dtype", "float64"), "simulation.dtype", DTYPES)
+    if dtype == "float32" and backend != "cuda":
+        raise ConfigError("simulation.dtype", "'float32' needs backend = 'cuda' (the CPU engine runs in float64); "
+                                              "drop dtype or set backend = 'cuda'")
 
     step_time = dt if dynamics == "sde" else lr
     if t_end < 4 * step_time:
@@ -168,6 +177,7 @@ def from_dict(table: dict) -> Config:
             "t_burn": t_burn, "dt": dt, "seed": seed, "escape_radius": escape_radius,
             "keep_draws": keep_draws, "keep_chains": keep_chains, "stat_every": stat_every,
             "x0": x0.tolist(), "init_scale": init_scale, "chunks": chunks,
+            "backend": backend, "dtype": dtype,
         },
     }
     from .conditions import validate_options
@@ -194,5 +204,5 @@ def from_dict(table: dict) -> Config:
         chains=chains, t_end=t_end, t_burn=t_burn, dt=dt, seed=seed,
         escape_radius=escape_radius, keep_draws=keep_draws, keep_chains=keep_chains,
         stat_every=stat_every, x0=x0, init_scale=init_scale, chunks=chunks, resolved=resolved, conditions=cond,
-        mixing=mixing, schedule=schedule, weak=weak,
+        mixing=mixing, schedule=schedule, weak=weak, backend=backend, dtype=dtype,
     )

@@ -48,6 +48,7 @@ def start(cfg, out, progress: bool = False) -> Outcome:
     from . import engine, fdr, summary
 
     out = Path(out)
+    engine.require_backend(cfg)  # before the conditions: a missing GPU is a one-line error at once
     cond = summary.conditions_section(cfg)
     result = engine.simulate(cfg, out, hook=fdr.hook(cfg), progress=progress)
     return finish(result, cond, out, progress)

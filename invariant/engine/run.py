@@ -185,6 +185,11 @@ def _all_generators(cfg, hook: Hook) -> List:
 def _start(cfg, hook: Hook):
     """Fresh state and generators; chain c starts at x0 + init_scale·z drawn from its own stream."""
     state = _fresh_state(cfg, len(observable_names(cfg.dynamics, hook)))
+    if cfg.backend == "cuda":  # the same starting points; xoroshiro128+ streams for the run
+        from . import cuda_run
+
+        state["X"][:] = cuda_run.initial_states(cfg)
+        return state, cuda_run.generators(cfg, hook)
     gens = _all_generators(cfg, hook)
     for c in range(cfg.chains):
         state["X"][c] = cfg.x0 + cfg.init_scale * gens[c].standard_normal(cfg.game.d)
@@ -204,6 +209,7 @@ def simulate(cfg, out: str | Path | None = None, hook: Hook = Hook(), progress: 
     progress : bool
         Show a progress bar (tqdm) on stderr.
     """
+    require_backend(cfg)
     state, gens = _start(cfg, hook)
     if out is not None:
         out = Path(out)
@@ -211,6 +217,15 @@ def simulate(cfg, out: str | Path | None = None, hook: Hook = Hook(), progress: 
         (out / "config.json").write_text(json.dumps(cfg.resolved, indent=2))
         (out / "hook.json").write_text(json.dumps(hook.as_dict()))
     return _advance(cfg, hook, state, gens, 0, 0.0, out, progress)
+
+
+def require_backend(cfg) -> None:
+    """Raise :class:`~invariant.errors.ConfigError` now if ``cfg.backend`` cannot run here
+    (``"cuda"`` without numba-cuda or without a GPU), before anything is written."""
+    if cfg.backend == "cuda":
+        from .cuda_device import require
+
+        require()
 
 
 def resume(out: str | Path, progress: bool = False) -> RunResult:
@@ -222,6 +237,7 @@ def resume(out: str | Path, progress: bool = False) -> RunResult:
     except OSError as exc:
         raise FileNotFoundError(f"{out} holds no run to resume ({exc.strerror}: {exc.filename})") from None
     cfg = config_mod.from_dict(table)
+    require_backend(cfg)
     hook = Hook.from_dict(h)
     state, gens, steps_done, wall = _read_checkpoint(out / "checkpoint.npz", cfg, hook)
     return _advance(cfg, hook, state, gens, steps_done, wall, out, progress)
@@ -243,6 +259,8 @@ def _read_checkpoint(path: Path, cfg, hook: Hook):
     with np.load(path) as z:
         state = {k: z[k].copy() for k in _STATE_ARRAYS}
         meta = json.loads(str(z["meta"]))
+        if cfg.backend == "cuda":
+            return state, z["xoroshiro"].copy(), meta["steps_done"], meta["wall_seconds"]
     gens = _all_generators(cfg, hook)
     for g, s in zip(gens, meta["rng"]):
         g.bit_generator.state = s
@@ -250,42 +268,48 @@ def _read_checkpoint(path: Path, cfg, hook: Hook):
 
 
 def _write_checkpoint(out: Path, state: dict, gens, steps_done: int, wall: float) -> None:
-    meta = {"steps_done": steps_done, "wall_seconds": wall,
-            "rng": [g.bit_generator.state for g in gens]}
+    meta = {"steps_done": steps_done, "wall_seconds": wall, "rng": _rng_states(gens)}
+    # the cuda backend's generators are an array of xoroshiro128+ states, stored as they are
+    extra = {"xoroshiro": gens} if isinstance(gens, np.ndarray) else {}
     tmp = out / f"checkpoint.{os.getpid()}.tmp.npz"
-    np.savez(tmp, meta=np.array(json.dumps(meta)), **state)
+    np.savez(tmp, meta=np.array(json.dumps(meta)), **state, **extra)
     os.replace(tmp, out / "checkpoint.npz")  # a kill mid-write leaves the previous one intact
+
+
+def _rng_states(gens) -> list:
+    """The numpy generators' states (JSON); none for the cuda backend's state array."""
+    return [] if isinstance(gens, np.ndarray) else [g.bit_generator.state for g in gens]
 
 
 def _result(cfg, hook, state, gens, steps_done, wall) -> RunResult:
     return RunResult(
         config=cfg, obs_names=observable_names(cfg.dynamics, hook), steps_done=steps_done,
-        wall_seconds=wall, rng_states=[g.bit_generator.state for g in gens], **state,
+        wall_seconds=wall, rng_states=_rng_states(gens), **state,
     )
 
 
 def _advance(cfg, hook, state, gens, steps_done, wall, out, progress) -> RunResult:
-    k = kernels(cfg.game.kernels, cfg.game.d, cfg.game.d_theta, hook)
-    game, sch = cfg.game, cfg.scheme
     chunk = _chunk_steps(cfg)
-    r2max = cfg.escape_radius ** 2
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=cfg.steps, initial=steps_done, unit="step", desc="chains", leave=False)
     s = state
+    if cfg.backend == "cuda":  # the state lives on the device; sync brings back what is read here
+        from .cuda_run import DeviceChains
 
-    def advance(n):
-        common = (s["X"], s["status"], s["div_step"], s["div_x"], game.params, game.data, gens, game.d_theta)
-        books = (steps_done, n, cfg.burn_steps, cfg.stat_every, cfg.thin, r2max, s["draws"], s["shift"],
-                 s["acc_n"], s["acc_s1"], s["acc_s2"], s["acc_obs"])
-        if cfg.dynamics == "sde":
-            s_th, s_om = sch.b1_signs
-            scale = math.sqrt(cfg.dt * sch.lr / sch.batch_size)
-            k.sde_chunk(*common, sch.lr, scale, cfg.dt, sch.order == 2, s_th, s_om, *books)
-        else:
-            k.sga_chunk(*common, sch.lr, sch.batch_size, SCHEME_ID[sch.name], *books)
+        dev = DeviceChains(cfg, hook, s, gens)
+
+        def advance(n):
+            dev.advance(steps_done, n)
+
+        sync = dev.sync
+    else:
+        advance = _cpu_advance(cfg, hook, s, gens, lambda: steps_done)
+
+        def sync(full):
+            pass  # the CPU kernels update the host arrays in place
 
     # a call of zero steps compiles the kernel (or loads it from the cache) without moving
     # a chain, so that wall_seconds is simulation time only
@@ -299,6 +323,7 @@ def _advance(cfg, hook, state, gens, steps_done, wall, out, progress) -> RunResu
         prev_obs = s["acc_obs"].copy()
         prev_n = s["acc_n"].copy()
         advance(n)
+        sync(out is not None)
         steps_done += n
         wall += time.perf_counter() - t0
         i = (steps_done - 1) // chunk
@@ -315,6 +340,27 @@ def _advance(cfg, hook, state, gens, steps_done, wall, out, progress) -> RunResu
             bar.set_postfix(diverged=int(np.sum(~a)))
     if bar is not None:
         bar.close()
+    sync(True)
     res = _result(cfg, hook, s, gens, steps_done, wall)
     res.compile_seconds = compile_seconds
     return res
+
+
+def _cpu_advance(cfg, hook, s, gens, step0):
+    """``advance(n)``: every live chain ``n`` steps on from step ``step0()``, in place."""
+    k = kernels(cfg.game.kernels, cfg.game.d, cfg.game.d_theta, hook)
+    game, sch = cfg.game, cfg.scheme
+    r2max = cfg.escape_radius ** 2
+
+    def advance(n):
+        common = (s["X"], s["status"], s["div_step"], s["div_x"], game.params, game.data, gens, game.d_theta)
+        books = (step0(), n, cfg.burn_steps, cfg.stat_every, cfg.thin, r2max, s["draws"], s["shift"],
+                 s["acc_n"], s["acc_s1"], s["acc_s2"], s["acc_obs"])
+        if cfg.dynamics == "sde":
+            s_th, s_om = sch.b1_signs
+            scale = math.sqrt(cfg.dt * sch.lr / sch.batch_size)
+            k.sde_chunk(*common, sch.lr, scale, cfg.dt, sch.order == 2, s_th, s_om, *books)
+        else:
+            k.sga_chunk(*common, sch.lr, sch.batch_size, SCHEME_ID[sch.name], *books)
+
+    return advance

@@ -1,0 +1,178 @@
+"""Generate, cache and load the CUDA chain kernels for a game module (``backend = "cuda"``).
+
+The CPU engine inlines the game's ``@njit`` kernels into its chain loops
+(:mod:`invariant.engine.build`).  The device has no numpy generator and no heap, so here the
+game's kernels — and the engine's own per-step helpers (drift, book-keeping, accumulators,
+events, the observable hook) — are *translated* into CUDA device functions, one rule each:
+
+* ``rng.standard_normal()``, ``rng.random()``, ``rng.integers(lo, hi)`` become draws from
+  the chain's xoroshiro128+ state ``rng`` (a one-element local array); any other method of
+  ``rng`` is an error naming the function (:data:`RNG_METHODS`, ``games/base.py``);
+* ``np.empty(n)`` / ``np.zeros(n)`` (a scratch vector, ``n <= d``) become thread-local
+  arrays of the compile-time length ``d``, cut to ``n``;
+* numpy's scalar functions (``np.exp``, ``np.sqrt``, …) become ``math``'s;
+* in float32 mode every float literal becomes a float32 constant, so that state arithmetic
+  stays in float32 (MATH.md §3's step, in single precision).
+
+The translated source is written, with the kernels of ``cuda_kernels.py.in``, into one
+module per (game module, state dimensions, hook, dtype) in the kernel cache folder, keyed
+by a hash of its text and of the game's source (:func:`invariant.engine.build.load_generated`).
+"""
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import textwrap
+from pathlib import Path
+
+from numba.core.registry import CPUDispatcher
+
+from . import build
+from .build import Hook
+
+_TEMPLATE = Path(__file__).with_name("cuda_kernels.py.in")
+
+RNG_METHODS = {"standard_normal": "_rng_standard_normal", "random": "_rng_random", "integers": "_rng_integers"}
+"""The generator methods a game may call, and the device function each becomes."""
+
+_ALLOC = ("empty", "zeros")
+_MATH = {
+    "exp": "exp", "log": "log", "log1p": "log1p", "expm1": "expm1", "sqrt": "sqrt", "tanh": "tanh",
+    "sin": "sin", "cos": "cos", "tan": "tan", "arctan": "atan", "arctan2": "atan2", "arcsin": "asin",
+    "arccos": "acos", "sinh": "sinh", "cosh": "cosh", "floor": "floor", "ceil": "ceil", "hypot": "hypot",
+    "isnan": "isnan", "isinf": "isinf", "isfinite": "isfinite", "power": "pow", "fabs": "fabs", "abs": "fabs",
+}
+# the CPU engine's per-chain helpers (kernels.py.in, game.py.in) taken over as they are;
+# only the chain loops (parallel over blocks of chains, stack vectors) are the device's own
+_CPU_ONLY = {"sde_chunk", "sga_chunk", "_dims", "_vec", "_block"}
+_GAME_ALIASES = {"_loss", "_grad", "_hvp", "_noise", "_batch_grad"}  # bound by game_source instead
+
+
+class _ToDevice(ast.NodeTransformer):
+    """The translation rules of the module docstring, applied to one function."""
+
+    def __init__(self, where: str, rename: dict, float32: bool):
+        self.where = where
+        self.rename = rename
+        self.float32 = float32
+
+    def visit_Name(self, node):
+        if node.id in self.rename and isinstance(node.ctx, ast.Load):
+            return ast.copy_location(ast.Name(self.rename[node.id], ast.Load()), node)
+        return node
+
+    def visit_Constant(self, node):
+        if self.float32 and type(node.value) is float:
+            return ast.copy_location(ast.Call(ast.Name("_F", ast.Load()), [node], []), node)
+        return node
+
+    def visit_Attribute(self, node):
+        # rng.<method> anywhere but in a call of an allowed method
+        if isinstance(node.value, ast.Name) and node.value.id == "rng" and node.attr not in RNG_METHODS:
+            raise ValueError(f"{self.where} uses rng.{node.attr}; on the cuda backend game kernels draw only "
+                             f"through rng.{'(), rng.'.join(RNG_METHODS)}() (see invariant/games/base.py)")
+        return self.generic_visit(node)
+
+    def visit_Call(self, node):
+        f = node.func
+        if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name):
+            owner = f.value.id
+            if f.attr in RNG_METHODS and owner not in ("np", "math", "numpy"):
+                node.args = [self.visit(a) for a in node.args]
+                return ast.copy_location(ast.Call(ast.Name(RNG_METHODS[f.attr], ast.Load()),
+                                                  [ast.Name(owner, ast.Load())] + node.args, []), node)
+            if owner in ("np", "numpy") and f.attr in _ALLOC:
+                if len(node.args) != 1 or node.keywords or isinstance(node.args[0], ast.Tuple):
+                    raise ValueError(f"{self.where}: on the cuda backend a kernel may allocate only 1-D float "
+                                     f"vectors of length <= d, as np.{f.attr}(n)")
+                # cuda.local.array(LOCAL_N, _F)[:n], zeroed for np.zeros: in the caller's frame
+                local = ast.Call(ast.parse("cuda.local.array", mode="eval").body,
+                                 [ast.Name("LOCAL_N", ast.Load()), ast.Name("_F", ast.Load())], [])
+                vec = ast.Subscript(local, ast.Slice(None, self.visit(node.args[0]), None), ast.Load())
+                if f.attr == "zeros":
+                    vec = ast.Call(ast.Name("_zeroed", ast.Load()), [vec], [])
+                return ast.copy_location(vec, node)
+            if owner in ("np", "numpy") and f.attr in _MATH:
+                node.args = [self.visit(a) for a in node.args]
+                return ast.copy_location(ast.Call(ast.Attribute(ast.Name("math", ast.Load()), _MATH[f.attr],
+                                                                ast.Load()), node.args, []), node)
+        return self.generic_visit(node)
+
+
+def _local_names(fn: ast.FunctionDef) -> set:
+    args = fn.args
+    names = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    return names
+
+
+def device_function(fn: ast.FunctionDef, where: str, globals_rename: dict, float32: bool) -> str:
+    """The source of ``fn`` as a CUDA device function (decorators replaced by ``@device``).
+
+    ``globals_rename`` maps global names the function reads to the names they have in the
+    generated module (a local of the same name shadows the global and is left alone).
+    """
+    rename = {k: v for k, v in globals_rename.items() if k not in _local_names(fn)}
+    fn = _ToDevice(where, rename, float32).visit(fn)
+    fn.name = globals_rename.get(fn.name, fn.name)
+    fn.decorator_list = [ast.Name("device", ast.Load())]
+    return ast.unparse(ast.fix_missing_locations(fn))
+
+
+def game_source(game_module: str, float32: bool) -> str:
+    """Every ``numba.njit`` function defined in ``game_module``, translated, under the name
+    ``_g_<name>``; the module's other globals they read are bound as ``_g_<name>`` too."""
+    mod = importlib.import_module(game_module)
+    jitted = {k: v for k, v in vars(mod).items()
+              if isinstance(v, CPUDispatcher) and getattr(v.py_func, "__module__", None) == game_module}
+    rename = {k: f"_g_{k}" for k in vars(mod) if not k.startswith("__")}
+    funcs, used = [], set()
+    for name, disp in sorted(jitted.items()):
+        src = textwrap.dedent(inspect.getsource(disp.py_func))
+        fn = ast.parse(src).body[0]
+        fn.decorator_list = []
+        used |= {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)} - _local_names(fn)
+        funcs.append(device_function(fn, f"{game_module}.{name}", rename, float32))
+    binds = [f"_g_{k} = _game.{k}" for k in sorted(used & set(rename)) if k not in jitted]
+    aliases = [f"{k} = _g{k}" for k in sorted(_GAME_ALIASES)]
+    return "\n".join([f"import {game_module} as _game", *binds, "", "", "\n\n\n".join(funcs), "", "", *aliases])
+
+
+def engine_source(hook: Hook, float32: bool) -> str:
+    """The CPU engine's per-chain helpers and ``hook``'s functions, translated.
+
+    Taken from the CPU template exactly as :func:`invariant.engine.build.kernels` fills it
+    (module constants and functions, without the CPU chain loops), so both backends share
+    one definition of the drift, the accumulators, the events and the observables.
+    """
+    text = build._TEMPLATE.read_text().format(
+        game="_game", preamble=build.game_preamble("_game"), scratch=build._HEAP_SCRATCH,
+        hook=hook.generated(), hook_name="")
+    out = []
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.FunctionDef) and node.name not in _CPU_ONLY:
+            out.append(device_function(node, f"engine {node.name}", {}, float32))
+        elif isinstance(node, ast.Assign) and not _GAME_ALIASES & {ast.unparse(t) for t in node.targets}:
+            # N_STD, NEVER, HOOK_WORK, a hook's constant arrays, `_observe_extra = observe_extra`
+            out.append(ast.unparse(node))
+    return "\n\n\n".join(out)
+
+
+def kernels(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), dtype: str = "float64"):
+    """The CUDA kernel module (``sde_kernel``, ``sga_kernel``) for ``game_module`` and states
+    of dimension ``d`` with ``dim θ = d_theta``, accumulating ``hook``'s observables.
+
+    State vectors are thread-local arrays of the compile-time length ``d`` (registers for
+    small ``d``); ``dtype`` (``"float64"`` or ``"float32"``) is that of the state and of the
+    game's constants, accumulators are float64 in both.
+    """
+    float32 = dtype == "float32"
+    n_obs_max = len(build.observable_names("sga", hook))  # SDE runs use a prefix of the buffer
+    text = _TEMPLATE.read_text().format(
+        game=game_module, hook_name=",".join(hook.names) or "none", d=int(d), d_theta=int(d_theta),
+        dtype=dtype, n_obs_max=n_obs_max, hook_work=max(1, int(hook.work)),
+        game_source=game_source(game_module, float32), engine_source=engine_source(hook, float32))
+    return build.load_generated(f"invariant_cuda_{dtype}", text, game_module)
