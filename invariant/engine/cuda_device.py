@@ -9,6 +9,7 @@ config error, what is missing.  The CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``, 
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 
@@ -63,12 +64,17 @@ def seed_states(seed: int, n: int, stream: int = 0) -> np.ndarray:
     The 64-bit seed comes from ``numpy.random.SeedSequence`` (``stream > 0`` spawns an
     independent sequence for, e.g., the observable hook's own draws).
     """
+    from numba.core.errors import NumbaWarning
     from numba.cuda.random import init_xoroshiro128p_states_cpu, xoroshiro128p_dtype
 
     seq = np.random.SeedSequence(seed, spawn_key=(stream,) if stream else ())
     s = int(seq.generate_state(1, np.uint64)[0])
     states = np.empty(n, dtype=xoroshiro128p_dtype)
-    init_xoroshiro128p_states_cpu(states, s, 0)
+    # under the simulator numba compiles the seeding in object mode (and says so), where
+    # numpy reports the generator's intended 64-bit wraparound as overflow
+    with warnings.catch_warnings(), np.errstate(over="ignore"):
+        warnings.simplefilter("ignore", NumbaWarning)
+        init_xoroshiro128p_states_cpu(states, s, 0)
     return states
 
 

@@ -16,6 +16,7 @@ threads of a warp, one chain each, touch consecutive addresses.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -76,11 +77,19 @@ class DeviceChains:
 
     def advance(self, step0: int, n: int) -> None:
         """Every live chain ``n`` steps on from step ``step0``."""
-        cfg, sch, s, f = self.cfg, self.cfg.scheme, self.dev, self.f
+        cfg, s = self.cfg, self.dev
         head = (s["X"], s["status"], s["div_step"], s["div_x"], self.p, self.data, self.rng)
         books = (step0, n, cfg.burn_steps, cfg.stat_every, cfg.thin, cfg.escape_radius ** 2, s["draws"],
                  s["shift"], s["acc_n"], s["acc_s1"], s["acc_s2"], s["acc_obs"], self.n_obs)
         launch = (self.blocks, self.k.THREADS)
+        with warnings.catch_warnings():
+            # the simulator's numpy reports the generators' intended 64-bit wraparound
+            warnings.filterwarnings("ignore", "overflow encountered", RuntimeWarning)
+            self._launch(launch, head, books)
+        self.cuda.synchronize()
+
+    def _launch(self, launch, head, books):
+        cfg, sch, f = self.cfg, self.cfg.scheme, self.f
         if cfg.dynamics == "sde":
             s_th, s_om = sch.b1_signs
             scale = math.sqrt(cfg.dt * sch.lr / sch.batch_size)
@@ -88,7 +97,6 @@ class DeviceChains:
                                       *books)
         else:
             self.k.sga_kernel[launch](*head, f(sch.lr), sch.batch_size, SCHEME_ID[sch.name], *books)
-        self.cuda.synchronize()
 
     def sync(self, full: bool) -> None:
         """Copy back what the chunk loop reads; with ``full``, everything (for a checkpoint)."""
