@@ -65,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="engine throughput against numpy and bare-numba baselines")
     b.add_argument("--json", help="write the bench JSON (DESIGN.md ◆) to this file")
     b.add_argument("--quick", action="store_true", help="short timings (for tests)")
+    b.add_argument("--backend", choices=("cpu", "cuda"), default="cpu",
+                   help="cuda: the GPU engine against a bare Numba-CUDA kernel (needs a GPU, or the simulator)")
     return p
 
 
@@ -263,7 +265,10 @@ def _sweep(args) -> int:
 
 
 def _bench(args) -> int:
-    from . import bench
+    if args.backend == "cuda":
+        from . import bench_cuda as bench
+    else:
+        from . import bench
 
     report = bench.run(quick=args.quick)
     bench.print_table(report)

@@ -8,6 +8,7 @@ config error, what is missing.  The CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``, 
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 
@@ -76,6 +77,15 @@ def seed_states(seed: int, n: int, stream: int = 0) -> np.ndarray:
         warnings.simplefilter("ignore", NumbaWarning)
         init_xoroshiro128p_states_cpu(states, s, 0)
     return states
+
+
+@contextlib.contextmanager
+def quiet_wraparound():
+    """Silence the simulator's numpy, which reports the generators' intended 64-bit
+    wraparound as overflow (kernels run there as Python; a GPU reports nothing)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "overflow encountered", RuntimeWarning)
+        yield
 
 
 def rng_draws(dtype: str):

@@ -16,13 +16,12 @@ threads of a warp, one chain each, touch consecutive addresses.
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 
 from ..schemes import SCHEME_ID
 from . import cuda_build
-from .cuda_device import require, seed_states
+from .cuda_device import quiet_wraparound, require, seed_states
 
 HOOK_STREAM = 2**31  # the hook's streams: apart from the chains' (as run._HOOK_SPAWN_KEY on the CPU)
 _EVERY_CHUNK = ("status", "div_step", "div_x", "acc_n", "acc_obs")
@@ -82,9 +81,7 @@ class DeviceChains:
         books = (step0, n, cfg.burn_steps, cfg.stat_every, cfg.thin, cfg.escape_radius ** 2, s["draws"],
                  s["shift"], s["acc_n"], s["acc_s1"], s["acc_s2"], s["acc_obs"], self.n_obs)
         launch = (self.blocks, self.k.THREADS)
-        with warnings.catch_warnings():
-            # the simulator's numpy reports the generators' intended 64-bit wraparound
-            warnings.filterwarnings("ignore", "overflow encountered", RuntimeWarning)
+        with quiet_wraparound():
             self._launch(launch, head, books)
         self.cuda.synchronize()
 
