@@ -63,50 +63,104 @@ class EngineStepper:
 
 class BareStepper:
     """The hand-written kernel: ``x += dt·(A x + c) + scale·L z`` (2-D), or the bilinear
-    game's drift and block Cholesky noise from its own constants (64-D)."""
+    game's drift and block Cholesky noise from its own constants (64-D): the structure the
+    engine's game kernels exploit, without their generality."""
 
     def __init__(self, case, X0, dtype: str, states: np.ndarray):
         f = np.dtype(dtype).type
         self.f = f
         self.X = cuda.to_device(np.asfortranarray(X0.astype(f)))
         self.states = cuda.to_device(states.copy())
-        if case.d == 2:
-            self.kernel = _bare_affine(case.d, case.L.shape[1], dtype)
-            self.args = tuple(cuda.to_device(np.ascontiguousarray(a, dtype=f)) for a in (case.A, case.c, case.L))
-        else:
-            game = case.config(2).game
-            info, dth = game.info, game.d_theta
-            S = info["Sigma"]
-            mats = (info["C"], info["a"], info["b"], np.linalg.cholesky(S[:dth, :dth]),
-                    np.linalg.cholesky(S[dth:, dth:]))
-            self.kernel = _bare_bilinear(dth, game.d_omega, dtype)
-            self.args = tuple(cuda.to_device(np.ascontiguousarray(a, dtype=f)) for a in mats) + (
-                f(info["lam"]), f(info["gam"]))
+        q, key = _constants(case)
+        self.q = cuda.to_device(q.astype(f))
+        self.kernel = _bare_kernel(*key, dtype)
         self.blocks = math.ceil(X0.shape[0] / 128)
 
     def __call__(self, n_steps: int) -> None:
         f = self.f
         with quiet_wraparound():
-            self.kernel[self.blocks, 128](self.X, *self.args, f(bench.DT), f(bench.SCALE), int(n_steps), self.states)
+            self.kernel[self.blocks, 128](self.X, self.q, f(bench.DT), f(bench.SCALE), int(n_steps), self.states)
         cuda.synchronize()
 
 
-def _numba_type(dtype: str):
-    import numba
+def _affine_step(d: int, k: int):
+    # q = (A row-major, c, L row-major): y = x + dt·(A x + c) + scale·L z
+    c0, l0 = d * d, d * d + d
 
-    return numba.float32 if dtype == "float32" else numba.float64
+    def step(x, y, z, q, dt, scale):
+        for j in range(d):
+            b = q[c0 + j]
+            for m in range(d):
+                b += q[j * d + m] * x[m]
+            w = z[0] * q[l0 + j * k]
+            for m in range(1, k):
+                w += q[l0 + j * k + m] * z[m]
+            y[j] = x[j] + dt * b + scale * w
+
+    return step
+
+
+def _bilinear_step(dth: int, dom: int):
+    # q = (C row-major, a, b, Lθ row-major, Lω row-major, lam, gam):
+    # b0 = (−(lam θ + C ω + a), Cᵀθ − gam ω + b), noise blockdiag(Lθ, Lω) z
+    a0 = dth * dom
+    b0 = a0 + dth
+    lt0 = b0 + dom
+    lo0 = lt0 + dth * dth
+    lam0 = lo0 + dom * dom
+
+    def step(x, y, z, q, dt, scale):
+        lam = q[lam0]
+        gam = q[lam0 + 1]
+        for j in range(dth):
+            g = lam * x[j] + q[a0 + j]
+            for m in range(dom):
+                g += q[j * dom + m] * x[dth + m]
+            w = q[lt0 + j * dth] * z[0]
+            for m in range(1, j + 1):
+                w += q[lt0 + j * dth + m] * z[m]
+            y[j] = x[j] - dt * g + scale * w
+        for j in range(dom):
+            g = q[b0 + j] - gam * x[dth + j]
+            for m in range(dth):
+                g += q[m * dom + j] * x[m]
+            w = q[lo0 + j * dom] * z[dth]
+            for m in range(1, j + 1):
+                w += q[lo0 + j * dom + m] * z[dth + m]
+            y[dth + j] = x[dth + j] + dt * g + scale * w
+
+    return step
+
+
+def _constants(case) -> tuple[np.ndarray, tuple]:
+    """The packed constants ``q`` of the case's bare step and the key of its kernel."""
+    if case.d == 2:
+        k = case.L.shape[1]
+        return np.concatenate([case.A.ravel(), case.c, case.L.ravel()]), ("affine", 2, 0, k)
+    game = case.config(2).game
+    info, dth, dom = game.info, game.d_theta, game.d_omega
+    S = info["Sigma"]
+    q = np.concatenate([info["C"].ravel(), info["a"], info["b"], np.linalg.cholesky(S[:dth, :dth]).ravel(),
+                        np.linalg.cholesky(S[dth:, dth:]).ravel(), [info["lam"], info["gam"]]])
+    return q, ("bilinear", dth, dom, game.d)
 
 
 @functools.lru_cache(maxsize=None)
-def _bare_affine(d: int, k: int, dtype: str):
+def _bare_kernel(kind: str, n1: int, n2: int, k: int, dtype: str):
+    """One thread per chain: ``k`` normals, then the step of ``kind`` (``"affine"``: ``d = n1``
+    with ``k`` noise columns; ``"bilinear"``: ``dθ = n1``, ``dω = n2``, ``k = d``)."""
+    import numba
     from numba.cuda.random import xoroshiro128p_dtype
 
+    from .engine.cuda_device import device
+
+    d = n1 if kind == "affine" else n1 + n2
+    step = device(_affine_step(d, k) if kind == "affine" else _bilinear_step(n1, n2))
     normal = rng_draws(dtype)[0]
-    f = np.dtype(dtype).type
-    ftype = _numba_type(dtype)
+    ftype = numba.float32 if dtype == "float32" else numba.float64
 
     @cuda.jit
-    def kernel(X, A, c, L, dt, scale, n_steps, states):
+    def kernel(X, q, dt, scale, n_steps, states):
         i = cuda.grid(1)
         if i >= X.shape[0]:
             return
@@ -121,66 +175,7 @@ def _bare_affine(d: int, k: int, dtype: str):
         for _ in range(n_steps):
             for m in range(k):
                 z[m] = normal(rng, 0)
-            for j in range(d):
-                b = c[j]
-                for m in range(d):
-                    b += A[j, m] * x[m]
-                w = f(0)
-                for m in range(k):
-                    w += L[j, m] * z[m]
-                y[j] = x[j] + dt * b + scale * w
-            for j in range(d):
-                x[j] = y[j]
-        for j in range(d):
-            X[i, j] = x[j]
-        states[i]["s0"] = rng[0]["s0"]
-        states[i]["s1"] = rng[0]["s1"]
-
-    return kernel
-
-
-@functools.lru_cache(maxsize=None)
-def _bare_bilinear(dth: int, dom: int, dtype: str):
-    from numba.cuda.random import xoroshiro128p_dtype
-
-    normal = rng_draws(dtype)[0]
-    f = np.dtype(dtype).type
-    ftype = _numba_type(dtype)
-    d = dth + dom
-
-    @cuda.jit
-    def kernel(X, C, a, b, Lt, Lo, lam, gam, dt, scale, n_steps, states):
-        # b0 = (−(lam θ + C ω + a), Cᵀθ − gam ω + b); noise blockdiag(Lt, Lo) z
-        i = cuda.grid(1)
-        if i >= X.shape[0]:
-            return
-        x = cuda.local.array(d, ftype)
-        y = cuda.local.array(d, ftype)
-        z = cuda.local.array(d, ftype)
-        rng = cuda.local.array(1, xoroshiro128p_dtype)
-        rng[0]["s0"] = states[i]["s0"]
-        rng[0]["s1"] = states[i]["s1"]
-        for j in range(d):
-            x[j] = X[i, j]
-        for _ in range(n_steps):
-            for m in range(d):
-                z[m] = normal(rng, 0)
-            for j in range(dth):
-                g = lam * x[j] + a[j]
-                for m in range(dom):
-                    g += C[j, m] * x[dth + m]
-                w = f(0)
-                for m in range(j + 1):
-                    w += Lt[j, m] * z[m]
-                y[j] = x[j] - dt * g + scale * w
-            for j in range(dom):
-                g = b[j] - gam * x[dth + j]
-                for m in range(dth):
-                    g += C[m, j] * x[m]
-                w = f(0)
-                for m in range(j + 1):
-                    w += Lo[j, m] * z[dth + m]
-                y[dth + j] = x[dth + j] + dt * g + scale * w
+            step(x, y, z, q, dt, scale)
             for j in range(d):
                 x[j] = y[j]
         for j in range(d):

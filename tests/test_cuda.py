@@ -171,7 +171,21 @@ def _ptx(cfg, hook) -> str:
     return ptx
 
 
-@pytest.mark.skipif(not _nvvm(), reason='needs the CUDA toolkit\'s NVVM (pip install "invariant[cuda]")')
+needs_nvvm = pytest.mark.skipif(not _nvvm(), reason='needs the CUDA toolkit\'s NVVM (pip install "invariant[cuda]")')
+
+
+@pytest.fixture
+def sm90(monkeypatch):
+    """Device functions compile for the current device's architecture: stand in for an H100."""
+    import numba.cuda.dispatcher as dispatcher
+
+    class _SM90:
+        compute_capability = (9, 0)
+
+    monkeypatch.setattr(dispatcher, "get_current_device", lambda: _SM90())
+
+
+@needs_nvvm
 @pytest.mark.parametrize("game,dynamics,dtype,fdr_hook", [
     ({"name": "dirac", "loss": "wgan", "regularizer": "r1", "gamma": 0.5}, "sde", "float64", True),
     ({"name": "dirac", "loss": "non-saturating", "regularizer": "gradient-penalty", "gamma": 0.5}, "sga",
@@ -179,18 +193,27 @@ def _ptx(cfg, hook) -> str:
     (REFERENCE_GAME, "sga", "float32", True),
     ({"name": "mlp", "width": 2, "nodes": 8}, "sde", "float64", False),
 ], ids=["dirac-sde-f64", "dirac-sga-f32", "bilinear-sga-f32", "mlp-sde-f64"])
-def test_kernels_compile_for_the_device(game, dynamics, dtype, fdr_hook, monkeypatch):
+def test_kernels_compile_for_the_device(game, dynamics, dtype, fdr_hook, sm90):
     """What the simulator cannot check: the translated kernels type and compile for a GPU."""
-    import numba.cuda.dispatcher as dispatcher
-
-    class _SM90:
-        compute_capability = (9, 0)
-
-    # device functions compile for the current device's architecture: stand in for an H100
-    monkeypatch.setattr(dispatcher, "get_current_device", lambda: _SM90())
     cfg = make_config(game, simulation={"backend": "cuda", "dynamics": dynamics, "dtype": dtype})
     ptx = _ptx(cfg, fdr.hook(cfg) if fdr_hook else Hook())
     assert ".entry" in ptx and "sm_90" in ptx
+
+
+@needs_nvvm
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_bench_bare_kernels_compile_for_the_device(dtype, sm90):
+    from numba import cuda
+    from numba.cuda.random import xoroshiro128p_dtype
+
+    from invariant import bench_cuda
+
+    ft = numba.typeof(np.dtype(dtype).type(1))
+    sig = (numba.types.Array(ft, 2, "F"), numba.types.Array(ft, 1, "C"), ft, ft, numba.int64,
+           numba.typeof(np.empty(1, xoroshiro128p_dtype)))
+    for key in (("affine", 2, 0, 1), ("bilinear", 3, 2, 5)):
+        ptx, _ = cuda.compile_ptx(bench_cuda._bare_kernel(*key, dtype).py_func, sig, cc=(9, 0))
+        assert ".entry" in ptx
 
 
 # ------------------------------------------------------------------ on a GPU

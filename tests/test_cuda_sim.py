@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from invariant import config, engine, fdr, runner, stationary
+from invariant import bench_cuda, config, engine, fdr, runner, stationary
 from invariant.engine import run as run_mod
 from conftest import make_config
 from test_references import Z_MAX, _reference
@@ -205,3 +205,13 @@ def test_invariant_run_writes_the_same_files_and_summary_fields(tmp_path):
     assert json.loads((tmp_path / "cuda" / "config.json").read_text())["simulation"]["backend"] == "cuda"
     assert gpu["run"]["steps"] == cpu["run"]["steps"]
     assert np.all(np.isfinite(gpu["stationary"]["mean"]))
+
+
+def test_cuda_benchmark_runs_and_reports_the_targets():
+    report = bench_cuda.run(quick=True)
+    assert {(c["name"], c["dtype"]) for c in report["cases"]} == {
+        (n, t) for n in ("dirac-wgan-r1", "bilinear-64") for t in ("float64", "float32")}
+    for c in report["cases"]:
+        assert c["engine"] > 0 and c["bare_cuda"] > 0 and c["ratio_vs_bare"] == c["engine"] / c["bare_cuda"]
+    assert report["simulated"] and [t["target"] for t in bench_cuda.targets(report)] == [
+        "engine >= 0.5x bare kernel, every case", "engine >= 1e9 chain-steps/s, 64-D, float64"]
