@@ -110,6 +110,7 @@ def test_translation_keeps_float32_arithmetic_in_float32():
 @pytest.mark.parametrize("body,what", [
     ("    return rng.normal(0.0, 1.0)\n", "uses rng.normal"),
     ("    return np.empty((2, 3))\n", "1-D float vectors"),
+    ("    return rng.standard_normal(3)\n", "draw one number a call"),
 ])
 def test_translation_refuses_what_the_device_cannot_do(body, what):
     with pytest.raises(ValueError, match=what) as exc:

@@ -79,6 +79,10 @@ class _ToDevice(ast.NodeTransformer):
         if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name):
             owner = f.value.id
             if f.attr in RNG_METHODS and owner not in ("np", "math", "numpy"):
+                if node.keywords or len(node.args) != (2 if f.attr == "integers" else 0):
+                    raise ValueError(f"{self.where} calls {owner}.{f.attr} with arguments the cuda backend does not "
+                                     f"take: draw one number a call, as {owner}.standard_normal(), {owner}.random() "
+                                     f"or {owner}.integers(lo, hi)")
                 node.args = [self.visit(a) for a in node.args]
                 return ast.copy_location(ast.Call(ast.Name(RNG_METHODS[f.attr], ast.Load()),
                                                   [ast.Name(owner, ast.Load())] + node.args, []), node)
@@ -123,20 +127,28 @@ def device_function(fn: ast.FunctionDef, where: str, globals_rename: dict, float
 
 
 def game_source(game_module: str, float32: bool) -> str:
-    """Every ``numba.njit`` function defined in ``game_module``, translated, under the name
-    ``_g_<name>``; the module's other globals they read are bound as ``_g_<name>`` too."""
+    """The ``numba.njit`` functions of ``game_module`` that the engine's kernels reach (from
+    ``loss, grad, hvp, noise, batch_grad``), translated, under the names ``_g_<name>``; the
+    module's other globals they read are bound as ``_g_<name>`` too."""
     mod = importlib.import_module(game_module)
-    jitted = {k: v for k, v in vars(mod).items()
-              if isinstance(v, CPUDispatcher) and getattr(v.py_func, "__module__", None) == game_module}
+    jitted = {}
+    for k, v in vars(mod).items():
+        if isinstance(v, CPUDispatcher) and getattr(v.py_func, "__module__", None) == game_module:
+            fn = ast.parse(textwrap.dedent(inspect.getsource(v.py_func))).body[0]
+            fn.decorator_list = []
+            jitted[k] = fn
     rename = {k: f"_g_{k}" for k in vars(mod) if not k.startswith("__")}
-    funcs, used = [], set()
-    for name, disp in sorted(jitted.items()):
-        src = textwrap.dedent(inspect.getsource(disp.py_func))
-        fn = ast.parse(src).body[0]
-        fn.decorator_list = []
-        used |= {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)} - _local_names(fn)
-        funcs.append(device_function(fn, f"{game_module}.{name}", rename, float32))
-    binds = [f"_g_{k} = _game.{k}" for k in sorted(used & set(rename)) if k not in jitted]
+    reads = {k: {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)} - _local_names(fn)
+             for k, fn in jitted.items()}
+    todo, reached = [k[1:] for k in _GAME_ALIASES], set()
+    while todo:  # what the kernels call, and what that calls: only those need the device
+        k = todo.pop()
+        if k in jitted and k not in reached:
+            reached.add(k)
+            todo.extend(reads[k])
+    funcs = [device_function(jitted[k], f"{game_module}.{k}", rename, float32) for k in sorted(reached)]
+    used = set().union(*(reads[k] for k in reached))
+    binds = [f"_g_{k} = _game.{k}" for k in sorted(used & set(rename)) if k not in reached]
     aliases = [f"{k} = _g{k}" for k in sorted(_GAME_ALIASES)]
     return "\n".join([f"import {game_module} as _game", *binds, "", "", "\n\n\n".join(funcs), "", "", *aliases])
 

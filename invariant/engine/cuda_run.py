@@ -22,8 +22,8 @@ import numpy as np
 from ..schemes import SCHEME_ID
 from . import cuda_build
 from .cuda_device import quiet_wraparound, require, seed_states
+from .run import _HOOK_SPAWN_KEY as HOOK_STREAM  # the hook's streams, apart from the chains' as on the CPU
 
-HOOK_STREAM = 2**31  # the hook's streams: apart from the chains' (as run._HOOK_SPAWN_KEY on the CPU)
 _EVERY_CHUNK = ("status", "div_step", "div_x", "acc_n", "acc_obs")
 _AT_CHECKPOINTS = ("X", "shift", "acc_s1", "acc_s2", "draws")
 
