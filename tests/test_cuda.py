@@ -41,6 +41,8 @@ def _real_gpu() -> bool:
 
 REAL_GPU = _real_gpu()
 needs_gpu = pytest.mark.skipif(not REAL_GPU, reason="needs an NVIDIA GPU")
+without_gpu = pytest.mark.skipif(REAL_GPU or os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0"),
+                                 reason="a GPU (or the simulator) is present")
 
 
 def _toml(tmp_path, simulation: str) -> str:
@@ -71,7 +73,7 @@ def test_resolved_config_records_backend_and_dtype():
     assert make_config().resolved["simulation"]["backend"] == "cpu"
 
 
-@pytest.mark.skipif(REAL_GPU, reason="a GPU is present")
+@without_gpu
 def test_cuda_without_a_gpu_is_exit_2_with_the_fix_and_writes_nothing(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
     res = subprocess.run([sys.executable, "-m", "invariant.cli", "run", _toml(tmp_path, 'backend = "cuda"\n'),
@@ -82,6 +84,18 @@ def test_cuda_without_a_gpu_is_exit_2_with_the_fix_and_writes_nothing(tmp_path):
     assert err.startswith("invariant: error: simulation.backend:")
     assert 'pip install "invariant[cuda]"' in err and "NUMBA_ENABLE_CUDASIM=1" in err and "backend = 'cpu'" in err
     assert not (tmp_path / "o").exists()
+
+
+@without_gpu
+def test_resuming_a_cuda_run_without_a_gpu_is_exit_2(tmp_path, capsys):
+    import json
+
+    cfg = make_config(simulation={"backend": "cuda"})
+    (tmp_path / "config.json").write_text(json.dumps(cfg.resolved))
+    (tmp_path / "hook.json").write_text(json.dumps(Hook().as_dict()))
+    assert cli.main(["run", "--resume", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith("invariant: error: simulation.backend:")
+    assert not (tmp_path / "checkpoint.npz").exists()
 
 
 # ------------------------------------------------------------------ the translation

@@ -49,13 +49,11 @@ def require():
 
 
 def device(fn):
-    """Compile ``fn`` as a CUDA device function inlined into its callers (as the CPU engine
-    inlines the game's kernels): the chain's local vectors then stay in registers."""
+    """Compile ``fn`` as a CUDA device function.  NVVM inlines it into its callers (as the
+    CPU engine inlines the game's kernels), so the chain's local vectors stay in registers."""
     from numba import cuda
 
-    if simulated():
-        return cuda.jit(device=True)(fn)
-    return cuda.jit(device=True, forceinline=True)(fn)
+    return cuda.jit(device=True)(fn)
 
 
 def seed_states(seed: int, n: int, stream: int = 0) -> np.ndarray:
