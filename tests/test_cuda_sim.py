@@ -212,6 +212,7 @@ def test_cuda_benchmark_runs_and_reports_the_targets():
     assert {(c["name"], c["dtype"]) for c in report["cases"]} == {
         (n, t) for n in ("dirac-wgan-r1", "bilinear-64") for t in ("float64", "float32")}
     for c in report["cases"]:
-        assert c["engine"] > 0 and c["bare_cuda"] > 0 and c["ratio_vs_bare"] == c["engine"] / c["bare_cuda"]
+        assert min(c["engine"], c["engine_no_stats"], c["bare_cuda"]) > 0
+        assert c["ratio_vs_bare"] == c["engine"] / c["bare_cuda"]
     assert report["simulated"] and [t["target"] for t in bench_cuda.targets(report)] == [
         "engine >= 0.5x bare kernel, every case", "engine >= 1e9 chain-steps/s, 64-D, float64"]
