@@ -176,7 +176,7 @@ def _ptx(cfg, hook) -> str:
     head = (ty["X"], ty["status"], ty["div_step"], ty["div_x"], numba.typeof(cfg.game.params.astype(f)),
             numba.typeof(cfg.game.data.astype(f)), numba.typeof(generators(cfg, hook)))
     books = (numba.int64,) * 5 + (numba.float64,) + tuple(ty[n] for n in ("draws", "shift", "acc_n", "acc_s1",
-                                                                             "acc_s2", "acc_obs")) + (numba.int64,)
+                                                                             "acc_s2", "acc_obs"))
     ft = numba.typeof(f(1))
     if cfg.dynamics == "sde":
         kernel, sig = k.sde_kernel, head + (ft, ft, ft, numba.boolean, ft, ft) + books

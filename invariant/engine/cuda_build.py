@@ -30,6 +30,7 @@ from numba.core.registry import CPUDispatcher
 
 from . import build
 from .build import Hook
+from .scratch import STACK_D_MAX
 
 _TEMPLATE = Path(__file__).with_name("cuda_kernels.py.in")
 
@@ -45,8 +46,11 @@ _MATH = {
 }
 # the CPU engine's per-chain helpers (kernels.py.in, game.py.in) taken over as they are;
 # only the chain loops (parallel over blocks of chains, stack vectors) are the device's own
-_CPU_ONLY = {"sde_chunk", "sga_chunk", "_dims", "_vec", "_block"}
-_GAME_ALIASES = {"_loss", "_grad", "_hvp", "_noise", "_batch_grad"}  # bound by game_source instead
+# (and the allocators of their scratch: the device's is thread-local, cuda_kernels.py.in)
+_CPU_ONLY = {"sde_chunk", "sga_chunk", "_dims", "_vec", "_block", "_tri", "_tri_queue", "_obs_vec", "_hook_work"}
+ROOTS = ("loss", "grad", "hvp", "noise", "batch_grad", "loss_with_grad")
+"""The game kernels the chain loops call (``loss_with_grad`` is optional, games/base.py)."""
+_GAME_ALIASES = {f"_{k}" for k in ROOTS}  # bound by game_source, not by the CPU preamble
 
 
 class _ToDevice(ast.NodeTransformer):
@@ -126,31 +130,51 @@ def device_function(fn: ast.FunctionDef, where: str, globals_rename: dict, float
     return ast.unparse(ast.fix_missing_locations(fn))
 
 
+def _jitted(module_name: str, name: str) -> ast.FunctionDef:
+    """The source of ``module_name.name``, an ``njit`` function, undecorated."""
+    disp = getattr(importlib.import_module(module_name), name)
+    fn = ast.parse(textwrap.dedent(inspect.getsource(disp.py_func))).body[0]
+    fn.decorator_list = []
+    return fn
+
+
 def game_source(game_module: str, float32: bool) -> str:
-    """The ``numba.njit`` functions of ``game_module`` that the engine's kernels reach (from
-    ``loss, grad, hvp, noise, batch_grad``), translated, under the names ``_g_<name>``; the
-    module's other globals they read are bound as ``_g_<name>`` too."""
-    mod = importlib.import_module(game_module)
-    jitted = {}
-    for k, v in vars(mod).items():
-        if isinstance(v, CPUDispatcher) and getattr(v.py_func, "__module__", None) == game_module:
-            fn = ast.parse(textwrap.dedent(inspect.getsource(v.py_func))).body[0]
-            fn.decorator_list = []
-            jitted[k] = fn
-    rename = {k: f"_g_{k}" for k in vars(mod) if not k.startswith("__")}
-    reads = {k: {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)} - _local_names(fn)
-             for k, fn in jitted.items()}
-    todo, reached = [k[1:] for k in _GAME_ALIASES], set()
+    """The ``numba.njit`` functions the engine's kernels reach from the game's ``loss, grad,
+    hvp, noise, batch_grad`` (and ``loss_with_grad``), translated, wherever they are defined
+    (the game's module or one it imports them from): ``name`` of the ``i``-th module met is
+    ``_g<i>_name`` here, and the other globals these functions read are bound likewise."""
+    mods = [game_module]  # modules met, in order: their index makes the prefix
+    game = importlib.import_module(game_module)
+    todo = [(game_module, k) for k in ROOTS if k in vars(game)]
+    seen, funcs, binds = set(), [], set()
     while todo:  # what the kernels call, and what that calls: only those need the device
-        k = todo.pop()
-        if k in jitted and k not in reached:
-            reached.add(k)
-            todo.extend(reads[k])
-    funcs = [device_function(jitted[k], f"{game_module}.{k}", rename, float32) for k in sorted(reached)]
-    used = set().union(*(reads[k] for k in reached))
-    binds = [f"_g_{k} = _game.{k}" for k in sorted(used & set(rename)) if k not in reached]
-    aliases = [f"{k} = _g{k}" for k in sorted(_GAME_ALIASES)]
-    return "\n".join([f"import {game_module} as _game", *binds, "", "", "\n\n\n".join(funcs), "", "", *aliases])
+        key = todo.pop()
+        if key in seen:
+            continue
+        seen.add(key)
+        mod_name, name = key
+        mod = importlib.import_module(mod_name)
+        prefix = f"_g{mods.index(mod_name)}_"
+        fn = _jitted(mod_name, name)
+        rename = {}
+        for ref in {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)} - _local_names(fn):
+            value = vars(mod).get(ref)
+            if isinstance(value, CPUDispatcher):
+                where = value.py_func.__module__
+                if where not in mods:
+                    mods.append(where)
+                rename[ref] = f"_g{mods.index(where)}_{value.py_func.__name__}"
+                todo.append((where, value.py_func.__name__))
+            elif ref in vars(mod) and not ref.startswith("__"):
+                rename[ref] = prefix + ref
+                binds.add(f"{prefix}{ref} = _m{mods.index(mod_name)}.{ref}")
+        fn.name = name
+        funcs.append(device_function(fn, f"{mod_name}.{name}", {**rename, name: prefix + name}, float32))
+    imports = [f"import {m} as _m{i}" for i, m in enumerate(mods)]
+    aliases = [f"_{k} = _g0_{k}" for k in ROOTS if k in vars(game)]
+    if "loss_with_grad" not in vars(game):  # the optional kernel (games/base.py): g from the loss
+        aliases.append("_loss_with_grad = _loss_from_x")
+    return "\n".join([*imports, *sorted(binds), "", "", "\n\n\n".join(sorted(funcs)), "", "", *aliases])
 
 
 def engine_source(hook: Hook, float32: bool) -> str:
@@ -160,9 +184,10 @@ def engine_source(hook: Hook, float32: bool) -> str:
     (module constants and functions, without the CPU chain loops), so both backends share
     one definition of the drift, the accumulators, the events and the observables.
     """
+    n_obs = n_observables(hook)
     text = build._TEMPLATE.read_text().format(
-        game="_game", preamble=build.game_preamble("_game"), scratch=build._HEAP_SCRATCH,
-        hook=hook.generated(), hook_name="")
+        game="_game", preamble=build.game_preamble("_game"), scratch="", hook=hook.generated(), hook_name="",
+        n_obs=n_obs, n_obs_stack=n_obs + len(build.APPLIED_OBSERVABLES))
     out = []
     for node in ast.parse(text).body:
         if isinstance(node, ast.FunctionDef) and node.name not in _CPU_ONLY:
@@ -171,6 +196,11 @@ def engine_source(hook: Hook, float32: bool) -> str:
             # N_STD, NEVER, HOOK_WORK, a hook's constant arrays, `_observe_extra = observe_extra`
             out.append(ast.unparse(node))
     return "\n\n\n".join(out)
+
+
+def n_observables(hook: Hook) -> int:
+    """Observables of every statistics step: the standard six, then the hook's."""
+    return len(build.STANDARD_OBSERVABLES) + len(hook.names)
 
 
 def kernels(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), dtype: str = "float64"):
@@ -182,9 +212,8 @@ def kernels(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), dtype: 
     game's constants, accumulators are float64 in both.
     """
     float32 = dtype == "float32"
-    n_obs_max = len(build.observable_names("sga", hook))  # SDE runs use a prefix of the buffer
     text = _TEMPLATE.read_text().format(
         game=game_module, hook_name=",".join(hook.names) or "none", d=int(d), d_theta=int(d_theta),
-        dtype=dtype, n_obs_max=n_obs_max, hook_work=max(1, int(hook.work)),
+        dtype=dtype, q_tri=1 if d <= STACK_D_MAX else 4, hook_rows=int(hook.work) + 2 if hook.rng else 1,
         game_source=game_source(game_module, float32), engine_source=engine_source(hook, float32))
     return build.load_generated(f"invariant_cuda_{dtype}", text, game_module)

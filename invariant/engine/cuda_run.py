@@ -71,7 +71,6 @@ class DeviceChains:
         self.p = cuda.to_device(game.params.astype(f))
         self.data = cuda.to_device(game.data.astype(f))
         self.rng = cuda.to_device(states)
-        self.n_obs = state["acc_obs"].shape[1]
         self.blocks = math.ceil(cfg.chains / self.k.THREADS)
 
     def advance(self, step0: int, n: int) -> None:
@@ -79,7 +78,7 @@ class DeviceChains:
         cfg, s = self.cfg, self.dev
         head = (s["X"], s["status"], s["div_step"], s["div_x"], self.p, self.data, self.rng)
         books = (step0, n, cfg.burn_steps, cfg.stat_every, cfg.thin, cfg.escape_radius ** 2, s["draws"],
-                 s["shift"], s["acc_n"], s["acc_s1"], s["acc_s2"], s["acc_obs"], self.n_obs)
+                 s["shift"], s["acc_n"], s["acc_s1"], s["acc_s2"], s["acc_obs"])
         launch = (self.blocks, self.k.THREADS)
         with quiet_wraparound():
             self._launch(launch, head, books)
