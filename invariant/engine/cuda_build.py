@@ -16,7 +16,7 @@ events, the observable hook) — are *translated* into CUDA device functions, on
 
 The translated source is written, with the kernels of ``cuda_kernels.py.in``, into one
 module per (game module, state dimensions, hook, dtype) in the kernel cache folder, keyed
-by a hash of its text and of the game's source (:func:`invariant.engine.build.load_generated`).
+by a hash of its text and of the game's sources (:func:`invariant.engine.build.load_generated`).
 """
 from __future__ import annotations
 

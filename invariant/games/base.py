@@ -35,14 +35,14 @@ and the data array ``data`` (2-D float64; shape ``(0, 1)`` for games without dat
 The engine generates its kernels against these names (``invariant.engine.build``), so a
 game written in its own module is compiled and cached exactly like the built-in ones.
 
-The GPU backend (``[simulation] backend = "cuda"``) translates every ``njit`` function of the
-module into a CUDA device function (``invariant.engine.cuda_build``).  There ``rng`` is the
-chain's xoroshiro128+ state, so kernels draw only through ``rng.standard_normal()``,
-``rng.random()`` and ``rng.integers(lo, hi)``; a scratch array is a thread-local vector, so
-kernels allocate only 1-D vectors of length ``<= d`` (``np.empty(n)``, ``np.zeros(n)``); numpy's
-scalar functions (``np.exp``, ``np.sqrt``, …) become ``math``'s; and every function the kernels
-call must be an ``njit`` function of the same module.  In float32 runs ``x``, ``p`` and
-``data`` are float32 arrays.
+The GPU backend (``[simulation] backend = "cuda"``) translates the ``njit`` functions these
+kernels call, in this module or any other, into CUDA device functions
+(``invariant.engine.cuda_build``).  There ``rng`` is the chain's xoroshiro128+ state, so
+kernels draw only through ``rng.standard_normal()``, ``rng.random()`` and
+``rng.integers(lo, hi)``; a scratch array is a thread-local vector, so kernels allocate only
+1-D vectors of length ``<= d`` (``np.empty(n)``, ``np.zeros(n)``); numpy's scalar functions
+(``np.exp``, ``np.sqrt``, …) become ``math``'s; every function they call must be ``njit``.
+In float32 runs ``x``, ``p`` and ``data`` are float32 arrays.
 
 Speed: the engine inlines these kernels into its chain loop, and for states of dimension
 ``d <= 8`` keeps the state in registers.  That holds as long as no kernel hands ``x`` (or
