@@ -325,9 +325,18 @@ def test_disagreement_is_flagged():
     ("level", 1.0), ("fokker_planck", 1), ("fp_grid", 8), ("nosuchkey", 1),
 ])
 def test_bad_mixing_keys_name_the_field(key, value):
+    # the relaxation horizon is checked where the experiment runs
+    table = {key: value, **({"relaxation": True} if key == "relaxation_t_end" else {})}
     with pytest.raises(ConfigError) as err:
-        config.from_dict({"game": DEFAULT_GAME, "mixing": {key: value}})
+        config.from_dict({"game": DEFAULT_GAME, "mixing": table})
     assert err.value.field == f"mixing.{key}"
+
+
+def test_short_run_reads_its_resolved_config_back():
+    # the resolved table records the default horizon 0.1 · t_end (here 3 steps): without the
+    # experiment it must not be refused when the run is loaded or resumed
+    cfg = config.from_dict({"game": DEFAULT_GAME, "simulation": {"t_end": 0.6, "dt": 0.02, "t_burn": 0.1}})
+    assert config.from_dict(cfg.resolved).resolved == cfg.resolved
 
 
 def test_cli_run_writes_mixing_and_strategies_and_reuses_relaxation_on_resume(tmp_path, capsys):
