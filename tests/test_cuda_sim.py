@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from invariant import bench_cuda, config, engine, fdr, runner, stationary
-from invariant.engine import Hook, cuda_run, run as run_mod
+from invariant.engine import Hook, run as run_mod
 from conftest import make_config
 from test_references import Z_MAX, _reference
 
@@ -115,7 +115,8 @@ def test_noisy_games_run_with_the_cpu_engines_books(table, dynamics, scheme, ord
 
 def test_chains_start_where_the_cpu_engine_starts():
     cpu_state, _ = run_mod._start(_config(NOISELESS["bilinear"]), Hook())
-    assert np.array_equal(cuda_run.initial_states(_config(NOISELESS["bilinear"], backend="cuda")), cpu_state["X"])
+    gpu_state, _ = run_mod._start(_config(NOISELESS["bilinear"], backend="cuda"), Hook())
+    assert np.array_equal(gpu_state["X"], cpu_state["X"])
 
 
 def test_streams_depend_on_seed_and_chain_only_and_the_hook_draws_apart():

@@ -37,14 +37,6 @@ def generators(cfg, hook) -> np.ndarray:
     return states
 
 
-def initial_states(cfg) -> np.ndarray:
-    """``x0 + init_scale·z``, ``z`` from chain ``c``'s own numpy stream: the CPU engine's
-    starting points (:func:`invariant.engine.run._start`), so both backends start alike."""
-    seqs = np.random.SeedSequence(cfg.seed).spawn(cfg.chains)
-    z = np.stack([np.random.Generator(np.random.PCG64(s)).standard_normal(cfg.game.d) for s in seqs])
-    return cfg.x0 + cfg.init_scale * z
-
-
 class DeviceChains:
     """The run's arrays on the device and the kernels that advance them.
 

@@ -163,9 +163,14 @@ def _chunk_steps(cfg) -> int:
     return max(1, math.ceil(cfg.steps / cfg.chunks))
 
 
+def _streams(seq: np.random.SeedSequence, n: int) -> list:
+    """Generators of ``seq``'s first ``n`` children: stream ``c`` depends only on (``seq``, ``c``)."""
+    return [np.random.Generator(np.random.PCG64(s)) for s in seq.spawn(n)]
+
+
 def _generators(seed: int, chains: int) -> List:
     # chain c's stream depends only on (seed, c): adding chains leaves the others unchanged
-    return List([np.random.Generator(np.random.PCG64(s)) for s in np.random.SeedSequence(seed).spawn(chains)])
+    return List(_streams(np.random.SeedSequence(seed), chains))
 
 
 _HOOK_SPAWN_KEY = 2**31  # never a chain's spawn key: the hook's streams are apart from the chains'
@@ -176,10 +181,14 @@ def _all_generators(cfg, hook: Hook) -> List:
     chain for the hook, so that the chains are the same with and without the hook."""
     gens = _generators(cfg.seed, cfg.chains)
     if hook.rng:
-        seq = np.random.SeedSequence(cfg.seed, spawn_key=(_HOOK_SPAWN_KEY,))
-        for s in seq.spawn(cfg.chains):
-            gens.append(np.random.Generator(np.random.PCG64(s)))
+        gens.extend(_streams(np.random.SeedSequence(cfg.seed, spawn_key=(_HOOK_SPAWN_KEY,)), cfg.chains))
     return gens
+
+
+def _initial_states(cfg, gens) -> np.ndarray:
+    """``x0 + init_scale·z`` for every chain, ``z`` drawn from chain ``c``'s stream ``gens[c]``."""
+    z = np.stack([gens[c].standard_normal(cfg.game.d) for c in range(cfg.chains)])
+    return cfg.x0 + cfg.init_scale * z
 
 
 def _start(cfg, hook: Hook):
@@ -188,11 +197,10 @@ def _start(cfg, hook: Hook):
     if cfg.backend == "cuda":  # the same starting points; xoroshiro128+ streams for the run
         from . import cuda_run
 
-        state["X"][:] = cuda_run.initial_states(cfg)
+        state["X"][:] = _initial_states(cfg, _streams(np.random.SeedSequence(cfg.seed), cfg.chains))
         return state, cuda_run.generators(cfg, hook)
     gens = _all_generators(cfg, hook)
-    for c in range(cfg.chains):
-        state["X"][c] = cfg.x0 + cfg.init_scale * gens[c].standard_normal(cfg.game.d)
+    state["X"][:] = _initial_states(cfg, gens)
     return state, gens
 
 
