@@ -181,7 +181,9 @@ def _all_generators(cfg, hook: Hook) -> List:
     chain for the hook, so that the chains are the same with and without the hook."""
     gens = _generators(cfg.seed, cfg.chains)
     if hook.rng:
-        gens.extend(_streams(np.random.SeedSequence(cfg.seed, spawn_key=(_HOOK_SPAWN_KEY,)), cfg.chains))
+        # append, not extend: List.extend of a Python list compiles a reflected-list kernel
+        for g in _streams(np.random.SeedSequence(cfg.seed, spawn_key=(_HOOK_SPAWN_KEY,)), cfg.chains):
+            gens.append(g)
     return gens
 
 
