@@ -10,11 +10,11 @@ Two order-1 SDEs (``dx = b0(x) dt + sqrt(lr/N) L dW``, Euler–Maruyama with ``d
     a 32 × 32 bilinear game (random ``C``, ``lam = gam = 0.5``) with full random
     positive-definite ``Σ_θ``, ``Σ_ω``, so the noise needs full Cholesky factors.
 
-Each is simulated three ways, all three steppers advancing the same ``(chains, d)`` state:
+Each is simulated four ways, all four steppers advancing the same ``(chains, d)`` state:
 
 ``engine``
     the generated kernel ``sde_chunk`` called as :func:`invariant.engine.run._advance`
-    calls it, on state and generators prepared as a real run prepares them, with the
+    calls it, on state and streams prepared as a real run prepares them, with the
     standard accumulators on (burn-in 0, ``stat_every`` from the config, thinning so large
     that no draw is kept): the work a real run does per step.
 ``numpy_baseline``
@@ -22,11 +22,16 @@ Each is simulated three ways, all three steppers advancing the same ``(chains, d
     ``standard_normal`` call per step for all chains.
 ``bare_numba``
     a hand-written Numba loop of the same SDE, the limit on this CPU: ``prange`` over
-    blocks of chains, one generator per block, the state in registers (d = 2) or dense
-    loops over small arrays (d = 64), no statistics.
+    blocks of chains, one PCG64 stream per block drawn inline as the engine draws
+    (:mod:`invariant.engine.pcg64`), the state in registers (d = 2) or dense loops over
+    small arrays (d = 64), no statistics.
+``bare_numba_generator``
+    the same loop drawing through numba's ``numpy.random.Generator`` (the same stream,
+    one call through the bit generator's function pointer per draw): for scale only, it
+    is the slower of the two bare loops (``ratio_vs_bare`` is against ``bare_numba``).
 
 Every timing is taken after a warm-up call, with enough steps to last ``≳ 0.3 s``
-(``≳ 0.05 s`` in quick mode); the three methods take turns, and the best of five
+(``≳ 0.05 s`` in quick mode); the methods take turns, and the best of five
 repetitions of each is reported as chain-steps per second.
 """
 from __future__ import annotations
@@ -40,11 +45,14 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import overload
 from numba.typed import List
 
 from . import config as config_mod
 from .engine import run as run_mod
+from .engine import pcg64
+from .engine.scratch import borrowed
 from .engine.build import STANDARD_OBSERVABLES, kernels
 
 DT = 0.01
@@ -52,7 +60,7 @@ LR = 0.05
 BATCH_SIZE = 4
 SCALE = math.sqrt(DT * LR / BATCH_SIZE)  # noise scale of one Euler–Maruyama step
 CHAINS = (16, 4096)
-METHODS = ("engine", "numpy_baseline", "bare_numba")
+METHODS = ("engine", "numpy_baseline", "bare_numba", "bare_numba_generator")
 SEED = 20240601
 REPEATS = 5
 _THIN = 1 << 40  # "thin large": the engine keeps no draw during a timing
@@ -95,7 +103,8 @@ class Case:
 
     def stepper(self, method: str, X0: np.ndarray, scale: float = SCALE, seed: int = SEED):
         """A callable ``s(n_steps)`` advancing its own copy ``s.X`` of ``X0`` by ``method``."""
-        cls = {"engine": EngineStepper, "numpy_baseline": NumpyStepper, "bare_numba": BareStepper}[method]
+        cls = {"engine": EngineStepper, "numpy_baseline": NumpyStepper, "bare_numba": BareStepper,
+               "bare_numba_generator": GeneratorBareStepper}[method]
         return cls(self, X0, scale, seed)
 
 
@@ -165,7 +174,7 @@ class EngineStepper:
         self.kernels = kernels(cfg.game.kernels, cfg.game.d, cfg.game.d_theta)
         self.state = run_mod._fresh_state(cfg, len(STANDARD_OBSERVABLES))
         self.state["X"][:] = X0
-        self.gens = run_mod._generators(seed, chains)
+        self.streams = pcg64.streams(pcg64.generators(np.random.SeedSequence(seed), chains))
         self.scale = float(scale)
         self.step0 = 0
 
@@ -177,7 +186,7 @@ class EngineStepper:
         cfg, s, game, sch = self.cfg, self.state, self.cfg.game, self.cfg.scheme
         s_th, s_om = sch.b1_signs
         self.kernels.sde_chunk(
-            s["X"], s["status"], s["div_step"], s["div_x"], game.params, game.data, self.gens,
+            s["X"], s["status"], s["div_step"], s["div_x"], game.params, game.data, self.streams,
             game.d_theta, sch.lr, self.scale, cfg.dt, sch.order == 2, s_th, s_om,
             self.step0, int(n_steps), 0, cfg.stat_every, _THIN, cfg.escape_radius ** 2,
             s["draws"], s["shift"], s["acc_n"], s["acc_s1"], s["acc_s2"], s["acc_obs"],
@@ -221,15 +230,17 @@ def _blocks(chains: int) -> np.ndarray:
 
 
 class BareStepper:
-    """The hand-written Numba loop (:func:`_bare_2d` or :func:`_bare_bilinear`)."""
+    """The hand-written Numba loop (:func:`_bare_2d` or :func:`_bare_bilinear`), one random
+    stream per block of chains: drawn inline (:mod:`invariant.engine.pcg64`, as the engine
+    draws) or, with ``generator=True``, through numba's ``numpy.random.Generator``."""
 
-    def __init__(self, case: Case, X0, scale, seed):
+    def __init__(self, case: Case, X0, scale, seed, generator: bool = False):
         self.X = np.array(X0, dtype=np.float64, order="C")
         self.case = case
         self.scale = float(scale)
         self.bounds = _blocks(self.X.shape[0])
-        self.gens = List([np.random.Generator(np.random.PCG64(s))
-                          for s in np.random.SeedSequence(seed).spawn(len(self.bounds) - 1)])
+        gens = pcg64.generators(np.random.SeedSequence(seed), len(self.bounds) - 1)
+        self.streams = List(gens) if generator else pcg64.streams(gens)
         if case.d == 2:
             self.L = np.zeros((2, 2))
             self.L[:, : case.L.shape[1]] = case.L
@@ -248,15 +259,56 @@ class BareStepper:
     def __call__(self, n_steps: int) -> None:
         if self.case.d == 2:
             _bare_2d(self.X, self.case.A, self.case.c, self.L, self.k, DT, self.scale,
-                     int(n_steps), self.gens, self.bounds)
+                     int(n_steps), self.streams, self.bounds)
         else:
             lam, gam, a, b = self.coef
             _bare_bilinear(self.X, self.C, self.CT, lam, gam, a, b, self.LtT, self.LoT, DT,
-                           self.scale, int(n_steps), self.gens, self.bounds)
+                           self.scale, int(n_steps), self.streams, self.bounds)
 
 
-@njit(parallel=True, fastmath=False, cache=True)
-def _bare_2d(X, A, c, L, k, dt, scale, n_steps, gens, bounds):
+class GeneratorBareStepper(BareStepper):
+    """:class:`BareStepper` drawing through numba's ``numpy.random.Generator``."""
+
+    def __init__(self, case: Case, X0, scale, seed):
+        super().__init__(case, X0, scale, seed, generator=True)
+
+
+def _open(streams, blk):
+    """Block ``blk``'s generator: ``streams[blk]``, or its PCG64 words loaded into a stream slot."""
+
+
+@overload(_open, inline="always")
+def _ol_open(streams, blk):
+    if isinstance(streams, types.Array):
+        def impl(streams, blk):
+            rng = pcg64.slot()
+            pcg64.load(rng, streams, blk)
+            return rng
+    else:
+        def impl(streams, blk):
+            return borrowed(streams[blk])
+    return impl
+
+
+def _close(streams, blk, rng):
+    """Write block ``blk``'s stream back (words only; a numpy generator holds its own state)."""
+
+
+@overload(_close, inline="always")
+def _ol_close(streams, blk, rng):
+    if isinstance(streams, types.Array):
+        def impl(streams, blk, rng):
+            pcg64.store(rng, streams, blk)
+    else:
+        def impl(streams, blk, rng):
+            pass
+    return impl
+
+
+# the bare loops are compiled afresh in each process (no cache): numba's cache would not
+# notice an edit of the pcg64 functions they inline, and a stale limit would go unnoticed
+@njit(parallel=True, fastmath=False)
+def _bare_2d(X, A, c, L, k, dt, scale, n_steps, streams, bounds):
     # x ← x + dt (A x + c) + scale L z, z ~ N(0, I_k), k = 1 or 2 columns of L
     a00 = A[0, 0]
     a01 = A[0, 1]
@@ -269,7 +321,7 @@ def _bare_2d(X, A, c, L, k, dt, scale, n_steps, gens, bounds):
     l10 = scale * L[1, 0]
     l11 = scale * L[1, 1]
     for blk in prange(bounds.shape[0] - 1):
-        rng = gens[np.int64(blk)]
+        rng = _open(streams, np.int64(blk))
         for ch in range(bounds[blk], bounds[blk + 1]):
             x0 = X[ch, 0]
             x1 = X[ch, 1]
@@ -288,10 +340,11 @@ def _bare_2d(X, A, c, L, k, dt, scale, n_steps, gens, bounds):
                     x0 = y0
             X[ch, 0] = x0
             X[ch, 1] = x1
+        _close(streams, np.int64(blk), rng)
 
 
-@njit(parallel=True, fastmath=False, cache=True)
-def _bare_bilinear(X, C, CT, lam, gam, a, b, LtT, LoT, dt, scale, n_steps, gens, bounds):
+@njit(parallel=True, fastmath=False)
+def _bare_bilinear(X, C, CT, lam, gam, a, b, LtT, LoT, dt, scale, n_steps, streams, bounds):
     # b0 = (−(lam θ + C ω + a), Cᵀθ − gam ω + b); noise scale·blockdiag(Lθ, Lω) z with the
     # lower-triangular factors given transposed (LtT = Lθᵀ).  Every inner loop is an axpy
     # over a contiguous row slice indexed from 0 (no negative-index wraparound, so it
@@ -299,7 +352,7 @@ def _bare_bilinear(X, C, CT, lam, gam, a, b, LtT, LoT, dt, scale, n_steps, gens,
     dth, dom = C.shape
     d = dth + dom
     for blk in prange(bounds.shape[0] - 1):
-        rng = gens[np.int64(blk)]
+        rng = _open(streams, np.int64(blk))
         x = np.empty(d)
         f = np.empty(d)
         th = x[:dth]
@@ -340,6 +393,7 @@ def _bare_bilinear(X, C, CT, lam, gam, a, b, LtT, LoT, dt, scale, n_steps, gens,
                         below[r] += col[r] * zj
             for i in range(d):
                 X[ch, i] = x[i]
+        _close(streams, np.int64(blk), rng)
 
 
 # ------------------------------------------------------------------------ timing
@@ -376,7 +430,7 @@ def _measure(steppers: dict, chains: int, target: float) -> tuple[dict, dict]:
 
 
 def run(quick: bool = False) -> dict:
-    """Measure the engine and both baselines on every case (DESIGN.md ◆ bench JSON)."""
+    """Measure the engine and the baselines on every case (DESIGN.md ◆ bench JSON)."""
     target = 0.05 if quick else 0.3
     cases = []
     for case in (dirac_case(), bilinear_case()):
@@ -386,9 +440,10 @@ def run(quick: bool = False) -> dict:
             cases.append({
                 "name": case.name, "dim": case.d, "chains": chains, "steps": steps["engine"],
                 "engine": rates["engine"], "numpy_baseline": rates["numpy_baseline"],
-                "bare_numba": rates["bare_numba"],
+                "bare_numba": rates["bare_numba"], "bare_numba_generator": rates["bare_numba_generator"],
                 "ratio_vs_numpy": rates["engine"] / rates["numpy_baseline"],
                 "ratio_vs_bare": rates["engine"] / rates["bare_numba"],
+                "ratio_vs_bare_generator": rates["engine"] / rates["bare_numba_generator"],
                 "steps_by_method": steps,
             })
     return {"cases": cases, "machine": machine(), "quick": bool(quick),
@@ -451,13 +506,16 @@ def print_table(report: dict, file=None) -> None:
           f"numba {v['numba']}", file=file)
     print(f"chain-steps per second (best of {report['settings']['repeats']})", file=file)
     head = f"{'case':<16}{'dim':>4}{'chains':>8}{'steps':>10}{'engine':>11}{'numpy':>11}" \
-           f"{'bare numba':>12}{'vs numpy':>10}{'vs bare':>9}"
+           f"{'bare numba':>12}{'bare (Gen.)':>12}{'vs numpy':>10}{'vs bare':>9}{'vs Gen.':>9}"
     print(head, file=file)
     print("-" * len(head), file=file)
     for c in report["cases"]:
         print(f"{c['name']:<16}{c['dim']:>4}{c['chains']:>8}{c['steps']:>10}"
               f"{c['engine']:>11.3g}{c['numpy_baseline']:>11.3g}{c['bare_numba']:>12.3g}"
-              f"{c['ratio_vs_numpy']:>9.2f}x{c['ratio_vs_bare']:>8.2f}x", file=file)
+              f"{c['bare_numba_generator']:>12.3g}{c['ratio_vs_numpy']:>9.2f}x{c['ratio_vs_bare']:>8.2f}x"
+              f"{c['ratio_vs_bare_generator']:>8.2f}x", file=file)
+    print("bare numba: PCG64 streams drawn inline, as the engine draws; bare (Gen.): the same loop "
+          "through numba's numpy.random.Generator", file=file)
     for tg in targets(report):
         print(f"{'met    ' if tg['met'] else 'NOT met'}  {tg['target']}: worst {tg['value']:.2f}x",
               file=file)

@@ -14,8 +14,9 @@ import pytest
 from invariant import bench
 
 CASE_FIELDS = ("name", "dim", "chains", "steps", "engine", "numpy_baseline", "bare_numba",
-               "ratio_vs_numpy", "ratio_vs_bare")
-RATES = ("engine", "numpy_baseline", "bare_numba", "ratio_vs_numpy", "ratio_vs_bare")
+               "bare_numba_generator", "ratio_vs_numpy", "ratio_vs_bare", "ratio_vs_bare_generator")
+RATES = ("engine", "numpy_baseline", "bare_numba", "bare_numba_generator", "ratio_vs_numpy", "ratio_vs_bare",
+         "ratio_vs_bare_generator")
 
 
 def _positive(v) -> bool:
@@ -37,6 +38,7 @@ def test_quick_run_has_the_contract_fields(capsys):
             assert _positive(c[key]), (c["name"], c["chains"], key, c[key])
         assert c["ratio_vs_numpy"] == pytest.approx(c["engine"] / c["numpy_baseline"])
         assert c["ratio_vs_bare"] == pytest.approx(c["engine"] / c["bare_numba"])
+        assert c["ratio_vs_bare_generator"] == pytest.approx(c["engine"] / c["bare_numba_generator"])
     m = report["machine"]
     assert isinstance(m["cores"], int) and m["cores"] >= 1
     assert isinstance(m["numba_threads"], int) and m["numba_threads"] >= 1
@@ -47,8 +49,8 @@ def test_quick_run_has_the_contract_fields(capsys):
 
 
 @pytest.mark.parametrize("make", [bench.dirac_case, bench.bilinear_case], ids=["dirac", "bilinear"])
-def test_the_three_steppers_simulate_the_same_sde(make):
-    # with the noise scale set to 0 the three Euler–Maruyama recursions are deterministic:
+def test_the_steppers_simulate_the_same_sde(make):
+    # with the noise scale set to 0 the Euler–Maruyama recursions are deterministic:
     # from the same initial states they must agree to rounding after a few hundred steps
     case = make()
     X0 = case.initial_state(8)
@@ -59,8 +61,19 @@ def test_the_three_steppers_simulate_the_same_sde(make):
         out[method] = np.array(stepper.X)
     moved = np.abs(out["engine"] - X0).max()
     assert moved > 1e-2  # the drift did act
-    for method in ("numpy_baseline", "bare_numba"):
+    for method in ("numpy_baseline", "bare_numba", "bare_numba_generator"):
         np.testing.assert_allclose(out[method], out["engine"], rtol=0.0, atol=1e-10, err_msg=method)
+
+
+@pytest.mark.parametrize("make", [bench.dirac_case, bench.bilinear_case], ids=["dirac", "bilinear"])
+def test_both_bare_loops_draw_the_same_streams(make):
+    # the inline PCG64 streams are numpy's: with noise on, the two bare loops agree exactly
+    case = make()
+    X0 = case.initial_state(8)
+    inline, generator = case.stepper("bare_numba", X0), case.stepper("bare_numba_generator", X0)
+    inline(50)
+    generator(50)
+    assert np.array_equal(inline.X, generator.X)
 
 
 def test_the_affine_coefficients_match_the_game():

@@ -20,6 +20,7 @@ from .scratch import STACK_D_MAX
 
 _TEMPLATE = Path(__file__).with_name("kernels.py.in")
 _PREAMBLE = Path(__file__).with_name("game.py.in")
+_INLINED = ("scratch.py", "pcg64.py")  # engine modules whose functions the generated kernels inline
 
 
 @dataclass(frozen=True)
@@ -201,9 +202,11 @@ def load_generated(prefix: str, text: str, game_module: str):
     ``invariant.schedule`` for their own generated kernels)."""
     # numba's cache does not notice edits to inlined functions of other files: key the
     # generated module on the game's source and its sibling modules' (where its helpers may
-    # live, as dirac_wgan's do in dirac), so an edited game compiles afresh
+    # live, as dirac_wgan's do in dirac) and on the engine's inlined helpers, so an edited
+    # game or stream compiles afresh
     origin = Path(importlib.util.find_spec(game_module).origin)
-    sources = b"".join(f.read_bytes() for f in sorted(origin.parent.glob("*.py")))
+    files = sorted(origin.parent.glob("*.py")) + [Path(__file__).with_name(f) for f in _INLINED]
+    sources = b"".join(f.read_bytes() for f in files)
     digest = hashlib.sha1(text.encode() + sources + numba.__version__.encode()).hexdigest()[:16]
     name = f"{prefix}_{digest}"
     if name in sys.modules:

@@ -3,9 +3,9 @@
 Memory is O(chains × d² + kept draws) whatever the horizon: draws are thinned when
 written and capped (``keep_draws`` per chain for at most ``keep_chains`` chains), and
 moments and observables accumulate in per-chain running sums.  After every chunk the
-whole state (chain states, random-number generators, accumulators, kept draws) is written
-to ``DIR/checkpoint.npz``; :func:`resume` continues from it and ends bit-identical to an
-uninterrupted run, because chain ``c`` draws only from its own generator.
+whole state (chain states, random streams, accumulators, kept draws) is written to
+``DIR/checkpoint.npz``; :func:`resume` continues from it and ends bit-identical to an
+uninterrupted run, because chain ``c`` draws only from its own stream.
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from numba.typed import List
 
 from .. import config as config_mod
 from ..schemes import SCHEME_ID
+from . import pcg64
 from .build import Hook, kernels, observable_names
 
 _STATE_ARRAYS = ("X", "status", "div_step", "div_x", "shift", "acc_n", "acc_s1", "acc_s2",
@@ -54,6 +55,11 @@ class RunResult:
         Time spent in the chain kernels, over all sessions of a resumed run.
     compile_seconds : float
         Time this process took to compile (or load from the cache) the kernels, apart.
+    streams : ndarray
+        The random streams' states where the run stopped: PCG64 words (``pcg64.WORDS`` per
+        row; numpy's ``Generator(PCG64)`` states, see :func:`pcg64.generator`) on the CPU,
+        xoroshiro128+ states on the cuda backend; one row per chain, then (for a hook that
+        draws) one per chain for the hook.
     """
 
     config: object
@@ -74,7 +80,7 @@ class RunResult:
     steps_done: int = 0
     wall_seconds: float = 0.0
     compile_seconds: float = 0.0
-    rng_states: list = field(default_factory=list, repr=False)
+    streams: np.ndarray = field(default=None, repr=False)
 
     @property
     def game(self):
@@ -163,28 +169,14 @@ def _chunk_steps(cfg) -> int:
     return max(1, math.ceil(cfg.steps / cfg.chunks))
 
 
-def _streams(seq: np.random.SeedSequence, n: int) -> list:
-    """Generators of ``seq``'s first ``n`` children: stream ``c`` depends only on (``seq``, ``c``)."""
-    return [np.random.Generator(np.random.PCG64(s)) for s in seq.spawn(n)]
-
-
 def _generators(seed: int, chains: int) -> List:
-    # chain c's stream depends only on (seed, c): adding chains leaves the others unchanged
-    return List(_streams(np.random.SeedSequence(seed), chains))
+    """numpy generators of the chains' streams (for kernels that draw through numpy's
+    ``Generator``): chain c's stream depends only on (seed, c), so adding chains leaves the
+    others unchanged."""
+    return List(pcg64.generators(np.random.SeedSequence(seed), chains))
 
 
 _HOOK_SPAWN_KEY = 2**31  # never a chain's spawn key: the hook's streams are apart from the chains'
-
-
-def _all_generators(cfg, hook: Hook) -> List:
-    """The chains' generators, followed (for a hook that draws random numbers) by one per
-    chain for the hook, so that the chains are the same with and without the hook."""
-    gens = _generators(cfg.seed, cfg.chains)
-    if hook.rng:
-        # append, not extend: List.extend of a Python list compiles a reflected-list kernel
-        for g in _streams(np.random.SeedSequence(cfg.seed, spawn_key=(_HOOK_SPAWN_KEY,)), cfg.chains):
-            gens.append(g)
-    return gens
 
 
 def _initial_states(cfg, gens) -> np.ndarray:
@@ -194,16 +186,22 @@ def _initial_states(cfg, gens) -> np.ndarray:
 
 
 def _start(cfg, hook: Hook):
-    """Fresh state and generators; chain c starts at x0 + init_scale·z drawn from its own stream."""
+    """Fresh state and streams; chain c starts at x0 + init_scale·z drawn from its own stream.
+
+    The streams are the chains' PCG64 words, followed (for a hook that draws random numbers)
+    by one stream per chain for the hook, so that the chains are the same with and without
+    the hook; the cuda backend starts from the same points with xoroshiro128+ streams.
+    """
     state = _fresh_state(cfg, len(observable_names(cfg.dynamics, hook)))
-    if cfg.backend == "cuda":  # the same starting points; xoroshiro128+ streams for the run
+    gens = pcg64.generators(np.random.SeedSequence(cfg.seed), cfg.chains)
+    state["X"][:] = _initial_states(cfg, gens)
+    if cfg.backend == "cuda":
         from . import cuda_run
 
-        state["X"][:] = _initial_states(cfg, _streams(np.random.SeedSequence(cfg.seed), cfg.chains))
         return state, cuda_run.generators(cfg, hook)
-    gens = _all_generators(cfg, hook)
-    state["X"][:] = _initial_states(cfg, gens)
-    return state, gens
+    if hook.rng:
+        gens += pcg64.generators(np.random.SeedSequence(cfg.seed, spawn_key=(_HOOK_SPAWN_KEY,)), cfg.chains)
+    return state, pcg64.streams(gens)
 
 
 def simulate(cfg, out: str | Path | None = None, hook: Hook = Hook(), progress: bool = False) -> RunResult:
@@ -220,13 +218,13 @@ def simulate(cfg, out: str | Path | None = None, hook: Hook = Hook(), progress: 
         Show a progress bar (tqdm) on stderr.
     """
     require_backend(cfg)
-    state, gens = _start(cfg, hook)
+    state, streams = _start(cfg, hook)
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(cfg.resolved, indent=2))
         (out / "hook.json").write_text(json.dumps(hook.as_dict()))
-    return _advance(cfg, hook, state, gens, 0, 0.0, out, progress)
+    return _advance(cfg, hook, state, streams, 0, 0.0, out, progress)
 
 
 def require_backend(cfg) -> None:
@@ -249,8 +247,8 @@ def resume(out: str | Path, progress: bool = False) -> RunResult:
     cfg = config_mod.from_dict(table)
     require_backend(cfg)
     hook = Hook.from_dict(h)
-    state, gens, steps_done, wall = _read_checkpoint(out / "checkpoint.npz", cfg, hook)
-    return _advance(cfg, hook, state, gens, steps_done, wall, out, progress)
+    state, streams, steps_done, wall = _read_checkpoint(out / "checkpoint.npz", cfg, hook)
+    return _advance(cfg, hook, state, streams, steps_done, wall, out, progress)
 
 
 def load(out: str | Path) -> RunResult:
@@ -258,8 +256,11 @@ def load(out: str | Path) -> RunResult:
     out = Path(out)
     cfg = config_mod.from_dict(json.loads((out / "config.json").read_text()))
     hook = Hook.from_dict(json.loads((out / "hook.json").read_text()))
-    state, gens, steps_done, wall = _read_checkpoint(out / "checkpoint.npz", cfg, hook)
-    return _result(cfg, hook, state, gens, steps_done, wall)
+    state, streams, steps_done, wall = _read_checkpoint(out / "checkpoint.npz", cfg, hook)
+    return _result(cfg, hook, state, streams, steps_done, wall)
+
+
+_STREAM_KEY = {"cpu": "pcg64", "cuda": "xoroshiro"}  # the streams' array in checkpoint.npz
 
 
 def _read_checkpoint(path: Path, cfg, hook: Hook):
@@ -269,36 +270,29 @@ def _read_checkpoint(path: Path, cfg, hook: Hook):
     with np.load(path) as z:
         state = {k: z[k].copy() for k in _STATE_ARRAYS}
         meta = json.loads(str(z["meta"]))
-        if cfg.backend == "cuda":
-            return state, z["xoroshiro"].copy(), meta["steps_done"], meta["wall_seconds"]
-    gens = _all_generators(cfg, hook)
-    for g, s in zip(gens, meta["rng"]):
-        g.bit_generator.state = s
-    return state, gens, meta["steps_done"], meta["wall_seconds"]
+        key = _STREAM_KEY[cfg.backend]
+        if key in z:
+            streams = z[key].copy()
+        else:  # written when the CPU chains drew through numpy generators: their states
+            streams = np.stack([pcg64.words(st) for st in meta["rng"]])
+    return state, streams, meta["steps_done"], meta["wall_seconds"]
 
 
-def _write_checkpoint(out: Path, state: dict, gens, steps_done: int, wall: float) -> None:
-    meta = {"steps_done": steps_done, "wall_seconds": wall, "rng": _rng_states(gens)}
-    # the cuda backend's generators are an array of xoroshiro128+ states, stored as they are
-    extra = {"xoroshiro": gens} if isinstance(gens, np.ndarray) else {}
+def _write_checkpoint(out: Path, cfg, state: dict, streams: np.ndarray, steps_done: int, wall: float) -> None:
+    meta = {"steps_done": steps_done, "wall_seconds": wall}
     tmp = out / f"checkpoint.{os.getpid()}.tmp.npz"
-    np.savez(tmp, meta=np.array(json.dumps(meta)), **state, **extra)
+    np.savez(tmp, meta=np.array(json.dumps(meta)), **state, **{_STREAM_KEY[cfg.backend]: streams})
     os.replace(tmp, out / "checkpoint.npz")  # a kill mid-write leaves the previous one intact
 
 
-def _rng_states(gens) -> list:
-    """The numpy generators' states (JSON); none for the cuda backend's state array."""
-    return [] if isinstance(gens, np.ndarray) else [g.bit_generator.state for g in gens]
-
-
-def _result(cfg, hook, state, gens, steps_done, wall) -> RunResult:
+def _result(cfg, hook, state, streams, steps_done, wall) -> RunResult:
     return RunResult(
         config=cfg, obs_names=observable_names(cfg.dynamics, hook), steps_done=steps_done,
-        wall_seconds=wall, rng_states=_rng_states(gens), **state,
+        wall_seconds=wall, streams=streams.copy(), **state,
     )
 
 
-def _advance(cfg, hook, state, gens, steps_done, wall, out, progress) -> RunResult:
+def _advance(cfg, hook, state, streams, steps_done, wall, out, progress) -> RunResult:
     chunk = _chunk_steps(cfg)
     bar = None
     if progress:
@@ -309,14 +303,14 @@ def _advance(cfg, hook, state, gens, steps_done, wall, out, progress) -> RunResu
     if cfg.backend == "cuda":  # the state lives on the device; sync brings back what is read here
         from .cuda_run import DeviceChains
 
-        dev = DeviceChains(cfg, hook, s, gens)
+        dev = DeviceChains(cfg, hook, s, streams)
 
         def advance(n):
             dev.advance(steps_done, n)
 
         sync = dev.sync
     else:
-        advance = _cpu_advance(cfg, hook, s, gens, lambda: steps_done)
+        advance = _cpu_advance(cfg, hook, s, streams, lambda: steps_done)
 
         def sync(full):
             pass  # the CPU kernels update the host arrays in place
@@ -344,26 +338,26 @@ def _advance(cfg, hook, state, gens, steps_done, wall, out, progress) -> RunResu
         if dn > 0:
             s["hist_obs"][i] = (s["acc_obs"] - prev_obs)[a].sum(0) / dn
         if out is not None:
-            _write_checkpoint(out, s, gens, steps_done, wall)
+            _write_checkpoint(out, cfg, s, streams, steps_done, wall)
         if bar is not None:
             bar.update(n)
             bar.set_postfix(diverged=int(np.sum(~a)))
     if bar is not None:
         bar.close()
     sync(True)
-    res = _result(cfg, hook, s, gens, steps_done, wall)
+    res = _result(cfg, hook, s, streams, steps_done, wall)
     res.compile_seconds = compile_seconds
     return res
 
 
-def _cpu_advance(cfg, hook, s, gens, step0):
+def _cpu_advance(cfg, hook, s, streams, step0):
     """``advance(n)``: every live chain ``n`` steps on from step ``step0()``, in place."""
     k = kernels(cfg.game.kernels, cfg.game.d, cfg.game.d_theta, hook)
     game, sch = cfg.game, cfg.scheme
     r2max = cfg.escape_radius ** 2
 
     def advance(n):
-        common = (s["X"], s["status"], s["div_step"], s["div_x"], game.params, game.data, gens, game.d_theta)
+        common = (s["X"], s["status"], s["div_step"], s["div_x"], game.params, game.data, streams, game.d_theta)
         books = (step0(), n, cfg.burn_steps, cfg.stat_every, cfg.thin, r2max, s["draws"], s["shift"],
                  s["acc_n"], s["acc_s1"], s["acc_s2"], s["acc_obs"])
         if cfg.dynamics == "sde":

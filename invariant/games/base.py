@@ -35,11 +35,19 @@ and the data array ``data`` (2-D float64; shape ``(0, 1)`` for games without dat
 The engine generates its kernels against these names (``invariant.engine.build``), so a
 game written in its own module is compiled and cached exactly like the built-in ones.
 
+In the CPU chain loops ``rng`` is the chain's PCG64 stream drawn inline
+(``invariant.engine.pcg64``): ``rng.standard_normal()``, ``rng.random()`` and
+``rng.integers(lo, hi)`` give exactly what numpy's ``Generator(PCG64)`` would; kernels
+called from Python (``sample_grads``) get numpy generators.  Draw only through these three.
+The chain loops test a state against the escape radius at their events (statistics steps,
+kept draws, at least every 16 steps), not after every step, so a kernel may be handed a
+state beyond the radius, or NaN, a few times before the chain is stopped: it must not
+index memory with numbers computed from ``x``.
+
 The GPU backend (``[simulation] backend = "cuda"``) translates the ``njit`` functions these
 kernels call, in this module or any other, into CUDA device functions
-(``invariant.engine.cuda_build``).  There ``rng`` is the chain's xoroshiro128+ state, so
-kernels draw only through ``rng.standard_normal()``, ``rng.random()`` and
-``rng.integers(lo, hi)``; a scratch array is a thread-local vector, so kernels allocate only
+(``invariant.engine.cuda_build``).  There ``rng`` is the chain's xoroshiro128+ state (the
+same three draws); a scratch array is a thread-local vector, so kernels allocate only
 1-D vectors of length ``<= d`` (``np.empty(n)``, ``np.zeros(n)``); numpy's scalar functions
 (``np.exp``, ``np.sqrt``, …) become ``math``'s; every function they call must be ``njit``.
 In float32 runs ``x``, ``p`` and ``data`` are float32 arrays.
