@@ -38,9 +38,11 @@ class Hook:
         ``_loss, _grad, _hvp, _noise, _batch_grad`` (module globals of the generated file).
         With ``rng=True`` the signature is ``observe_extra(x, gx, p, data, rng, work, out)``.
     rng : bool
-        The hook draws random numbers: it receives ``rng``, a generator of its own per chain
-        (spawned from the run's seed apart from the chains' streams, so the chains are
-        bit-identical with and without the hook, and checkpointed with them), and ``work``,
+        The hook draws random numbers: it receives ``rng``, a PCG64 stream of its own per
+        chain (:mod:`invariant.engine.pcg64`; ``rng.standard_normal()``, ``rng.random()``,
+        ``rng.integers(lo, hi)``), spawned from the run's seed apart from the chains' streams,
+        so the chains are bit-identical with and without the hook, and checkpointed with them;
+        and ``work``,
         a ``(work, d)`` scratch array allocated once per chain and chunk (no allocation at
         the statistics steps).  A hook that is not ``inline="always"`` costs one call per
         statistics step but keeps the chain kernels' compile time down.
