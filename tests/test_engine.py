@@ -113,6 +113,43 @@ def test_diverging_chains_are_stopped_reported_and_excluded():
     assert np.all(np.isfinite(stationary.moments(r).mean))
 
 
+def test_a_stopped_chain_reports_the_first_step_of_its_excursion():
+    # the escape test runs at the chain's events only; a chain caught outside is replayed to
+    # the step it left: replaying the chains in Python with numpy generators in the streams'
+    # starting states, the reported step is outside and the one before it inside, the
+    # reported state is the path's there, and the chain stopped there
+    import importlib
+
+    from invariant.engine import pcg64
+    from invariant.engine.run import _start
+
+    game = {"name": "bilinear", "C": [[1.0, 0.4], [-0.3, 0.8]], "lam": 0.3, "gam": 0.5}
+    cfg = make_config(game, training={"scheme": "sml"},
+                      simulation={"chains": 16, "t_end": 8.0, "t_burn": 1.0, "escape_radius": 0.45,
+                                  "init_scale": 0.05, "order": 1, "chunks": 3})
+    state, streams = _start(cfg, engine.Hook())
+    r = engine.simulate(cfg)
+    assert 0 < r.n_diverged < cfg.chains
+    k = importlib.import_module(cfg.game.kernels)
+    p, data, dth = cfg.game.params, cfg.game.data, cfg.game.d_theta
+    scale = np.sqrt(cfg.dt * cfg.scheme.lr / cfg.scheme.batch_size)
+    for c in np.flatnonzero(~r.alive):
+        g = pcg64.generator(streams[c])
+        x = state["X"][c].copy()
+        gx, z = np.empty_like(x), np.empty_like(x)
+        path = [x]
+        for _ in range(r.div_step[c]):
+            k.grad(x, p, data, gx)
+            k.noise(x, p, data, g, z)
+            x = x + (cfg.dt * np.concatenate([-gx[:dth], gx[dth:]]) + scale * z)
+            path.append(x)
+        j = r.div_step[c]
+        assert np.linalg.norm(path[j]) > 0.45 >= np.linalg.norm(path[j - 1])
+        np.testing.assert_allclose(r.div_x[c], path[j], rtol=1e-12, atol=1e-12)
+        assert np.array_equal(r.X[c], r.div_x[c])
+        assert np.array_equal(r.streams[c], pcg64.words(g.bit_generator.state))
+
+
 def test_nan_is_caught_with_time_and_state():
     # lr far beyond stability: the discrete chains overflow to inf/NaN
     cfg = make_config(training={"scheme": "sml", "lr": 3.0}, simulation={"dynamics": "sga", "chains": 4, "t_end": 3000.0, "t_burn": 3.0})
