@@ -49,7 +49,7 @@ _MATH = {
 # (and the allocators of their scratch: the device's is thread-local, cuda_kernels.py.in)
 _CPU_ONLY = {"sde_chunk", "sga_chunk", "_dims", "_vec", "_block", "_tri", "_tri_queue", "_obs_vec", "_hook_work",
              # the CPU's inline PCG64 streams and the replay of an escaped chain from them
-             "_open_streams", "_close_streams", "_checkpoint", "_sde_replay", "_sga_replay"}
+             "_open_streams", "_close_streams", "_checkpoint", "_restore", "_sde_replay", "_sga_replay"}
 ROOTS = ("loss", "grad", "hvp", "noise", "batch_grad", "loss_with_grad")
 """The game kernels the chain loops call (``loss_with_grad`` is optional, games/base.py)."""
 _GAME_ALIASES = {f"_{k}" for k in ROOTS}  # bound by game_source, not by the CPU preamble
