@@ -171,7 +171,7 @@ class EngineStepper:
     def __init__(self, case: Case, X0, scale, seed):
         chains = X0.shape[0]
         self.cfg = cfg = case.config(chains, seed)
-        self.kernels = kernels(cfg.game.kernels, cfg.game.d, cfg.game.d_theta)
+        self.kernels = kernels(cfg.game.kernels, cfg.game.d, cfg.game.d_theta, order=cfg.scheme.order)
         self.state = run_mod._fresh_state(cfg, len(STANDARD_OBSERVABLES))
         self.state["X"][:] = X0
         self.streams = pcg64.streams(pcg64.generators(np.random.SeedSequence(seed), chains))
@@ -187,7 +187,7 @@ class EngineStepper:
         s_th, s_om = sch.b1_signs
         self.kernels.sde_chunk(
             s["X"], s["status"], s["div_step"], s["div_x"], game.params, game.data, self.streams,
-            game.d_theta, sch.lr, self.scale, cfg.dt, sch.order == 2, s_th, s_om,
+            game.d_theta, sch.lr, self.scale, cfg.dt, s_th, s_om,
             self.step0, int(n_steps), 0, cfg.stat_every, _THIN, cfg.escape_radius ** 2,
             s["draws"], s["shift"], s["acc_n"], s["acc_s1"], s["acc_s2"], s["acc_obs"],
         )

@@ -10,7 +10,7 @@ import numba
 import numpy as np
 import pytest
 
-from invariant import engine, stationary, storage
+from invariant import engine, exact, stationary, storage
 from invariant._arviz import arviz as az
 from conftest import REFERENCE_GAME, make_config
 
@@ -64,6 +64,24 @@ def test_chunking_does_not_change_results(tmp_path, game):
 
 def _cli(*args, **kw):
     return subprocess.run([sys.executable, "-m", "invariant.cli", *args], capture_output=True, text=True, cwd=ROOT, **kw)
+
+
+@pytest.mark.parametrize("scheme,order", [("sml", 1), ("sml", 2), ("alt-d", 2), ("alt-g", 2)])
+def test_noiseless_sde_chains_are_the_euler_recursion_of_their_order(scheme, order):
+    """Noise off, the chains are x ← x + dt (A x + c) with the drift of the scheme's SDE of
+    that order (MATH.md §3): the order, a constant of the kernel module, selects lr·b1."""
+    zeros = lambda n: np.zeros((n, n)).tolist()  # noqa: E731
+    x0 = [0.4, -0.3, 0.2, 0.5, -0.1]
+    cfg = make_config(game={**REFERENCE_GAME, "Sigma_theta": zeros(3), "Sigma_omega": zeros(2)},
+                      training={"scheme": scheme, "lr": 0.2},
+                      simulation={"dynamics": "sde", "order": order, "chains": 2, "t_end": 2.0,
+                                  "t_burn": 0.0, "x0": x0, "init_scale": 0.0})
+    r = engine.simulate(cfg)
+    A, c = exact.drift(cfg.game, scheme, order, cfg.scheme.lr)
+    x = np.array(x0)
+    for _ in range(r.steps_done):
+        x = x + cfg.dt * (A @ x + c)
+    assert np.allclose(r.X, x, rtol=1e-12, atol=1e-14)
 
 
 def test_killed_run_resumes_bit_identical(tmp_path):

@@ -173,9 +173,11 @@ def _tri_queue(d):
 """
 
 
-def kernels(game_module: str, d: int, d_theta: int, hook: Hook = Hook()):
+def kernels(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), order: int = 1):
     """The kernel module for ``game_module`` (dotted name) and states ``x = (θ, ω)`` of
-    dimension ``d`` with ``dim θ = d_theta``, with ``hook``'s observables.
+    dimension ``d`` with ``dim θ = d_theta``, with ``hook``'s observables; its ``sde_chunk``
+    simulates the SDE of ``order`` 1 (drift b0) or 2 (b0 + lr·b1), MATH.md §3 (``sga_chunk``
+    does not depend on it: SGA runs take order 1's module).
 
     States of dimension ``d <= scratch.STACK_D_MAX`` get kernels specialised for
     ``(d, d_theta)``, whose per-chain vectors live on the stack
@@ -186,7 +188,7 @@ def kernels(game_module: str, d: int, d_theta: int, hook: Hook = Hook()):
     scratch = (_STACK_SCRATCH.format(d=int(d), d_theta=int(d_theta), d_tri=int(d * (d + 1) // 2))
                if small else _HEAP_SCRATCH)
     text = _TEMPLATE.read_text().format(game=game_module, preamble=game_preamble(game_module),
-                                        scratch=scratch, hook=hook.generated(),
+                                        scratch=scratch, hook=hook.generated(), use_b1=order == 2,
                                         n_obs=n_obs, n_obs_stack=n_obs + len(APPLIED_OBSERVABLES),
                                         hook_name=",".join(hook.names) or "none")
     return load_generated("invariant_kernels", text, game_module)

@@ -49,7 +49,7 @@ _MATH = {
 # (and the allocators of their scratch: the device's is thread-local, cuda_kernels.py.in)
 _CPU_ONLY = {"sde_chunk", "sga_chunk", "_dims", "_vec", "_block", "_tri", "_tri_queue", "_obs_vec", "_hook_work",
              # the CPU's inline PCG64 streams and the replay of an escaped chain from them
-             "_open_streams", "_close_streams", "_checkpoint", "_restore", "_sde_replay", "_sga_replay"}
+             "_open_streams", "_close_streams", "_checkpoint", "_restore"}
 ROOTS = ("loss", "grad", "hvp", "noise", "batch_grad", "loss_with_grad")
 """The game kernels the chain loops call (``loss_with_grad`` is optional, games/base.py)."""
 _GAME_ALIASES = {f"_{k}" for k in ROOTS}  # bound by game_source, not by the CPU preamble
@@ -189,6 +189,7 @@ def engine_source(hook: Hook, float32: bool) -> str:
     n_obs = n_observables(hook)
     text = build._TEMPLATE.read_text().format(
         game="_game", preamble=build.game_preamble("_game"), scratch="", hook=hook.generated(), hook_name="",
+        use_b1=False,  # the CUDA kernels take it as an argument
         n_obs=n_obs, n_obs_stack=n_obs + len(build.APPLIED_OBSERVABLES))
     out = []
     for node in ast.parse(text).body:

@@ -352,8 +352,8 @@ def _advance(cfg, hook, state, streams, steps_done, wall, out, progress) -> RunR
 
 def _cpu_advance(cfg, hook, s, streams, step0):
     """``advance(n)``: every live chain ``n`` steps on from step ``step0()``, in place."""
-    k = kernels(cfg.game.kernels, cfg.game.d, cfg.game.d_theta, hook)
     game, sch = cfg.game, cfg.scheme
+    k = kernels(game.kernels, game.d, game.d_theta, hook, sch.order if cfg.dynamics == "sde" else 1)
     r2max = cfg.escape_radius ** 2
 
     def advance(n):
@@ -363,7 +363,7 @@ def _cpu_advance(cfg, hook, s, streams, step0):
         if cfg.dynamics == "sde":
             s_th, s_om = sch.b1_signs
             scale = math.sqrt(cfg.dt * sch.lr / sch.batch_size)
-            k.sde_chunk(*common, sch.lr, scale, cfg.dt, sch.order == 2, s_th, s_om, *books)
+            k.sde_chunk(*common, sch.lr, scale, cfg.dt, s_th, s_om, *books)
         else:
             k.sga_chunk(*common, sch.lr, sch.batch_size, SCHEME_ID[sch.name], *books)
 
