@@ -123,7 +123,7 @@ _STACK_SCRATCH = """
 D = {d}  # the state dimension these kernels are specialised for, and dθ
 D_THETA = {d_theta}
 D_TRI = {d_tri}  # entries of a packed symmetric D × D matrix
-Q_TRI = 1  # outer products queued before they are added to the packed covariance sums (1 or 4)
+Q_TRI = 1  # outer products queued before they are added to the packed covariance sums (1 or 8)
 
 
 @njit(cache=True, inline="always")
@@ -150,7 +150,7 @@ def _tri_queue(d):
 """
 
 _HEAP_SCRATCH = """
-Q_TRI = 4  # outer products queued before they are added to the packed covariance sums (1 or 4)
+Q_TRI = 8  # outer products queued before they are added to the packed covariance sums (1 or 8)
 
 @njit(cache=True, inline="always")
 def _dims(d, dth):

@@ -49,7 +49,7 @@ _MATH = {
 # (and the allocators of their scratch: the device's is thread-local, cuda_kernels.py.in)
 _CPU_ONLY = {"sde_chunk", "sga_chunk", "_dims", "_vec", "_block", "_tri", "_tri_queue", "_obs_vec", "_hook_work",
              # the CPU's inline PCG64 streams and the replay of an escaped chain from them
-             "_open_streams", "_close_streams", "_checkpoint", "_restore"}
+             "_open_streams", "_close_streams", "_checkpoint", "_restore", "_pass_done"}
 ROOTS = ("loss", "grad", "hvp", "noise", "batch_grad", "loss_with_grad")
 """The game kernels the chain loops call (``loss_with_grad`` is optional, games/base.py)."""
 _GAME_ALIASES = {f"_{k}" for k in ROOTS}  # bound by game_source, not by the CPU preamble
@@ -217,6 +217,6 @@ def kernels(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), dtype: 
     float32 = dtype == "float32"
     text = _TEMPLATE.read_text().format(
         game=game_module, hook_name=",".join(hook.names) or "none", d=int(d), d_theta=int(d_theta),
-        dtype=dtype, q_tri=1 if d <= STACK_D_MAX else 4, hook_rows=int(hook.work) + 2 if hook.rng else 1,
+        dtype=dtype, q_tri=1 if d <= STACK_D_MAX else 8, hook_rows=int(hook.work) + 2 if hook.rng else 1,
         game_source=game_source(game_module, float32), engine_source=engine_source(hook, float32))
     return build.load_generated(f"invariant_cuda_{dtype}", text, game_module)
