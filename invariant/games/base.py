@@ -5,7 +5,9 @@ A game is min over ``theta`` / max over ``omega`` of ``g(theta, omega) = E_xi g_
 
 Numerics live in a *kernel module*: a Python module holding these ``numba.njit(cache=True)``
 functions, all taking the packed constants ``p`` (1-D float64, with ``p[0] = d_theta``)
-and the data array ``data`` (2-D float64; shape ``(0, 1)`` for games without data):
+and the data array ``data`` (2-D float64: a data set, one sample per row, or constant
+matrices the kernels read by rows, as the bilinear game keeps ``C`` and its noise factors;
+shape ``(0, 1)`` for games with neither):
 
 ``loss(x, p, data) -> float``
     ``g(x)``.
@@ -57,7 +59,11 @@ Speed: the engine inlines these kernels into its chain loop, and for states of d
 ``out``) to a function compiled apart: index ``x`` into scalars first and pass those
 (``invariant.games.dirac`` does), or make the helper ``inline="always"``.  Kernels that
 allocate nothing run fastest compiled with ``njit(cache=True, _nrt=False)``: no reference
-counting of ``p`` and ``out`` at every call.
+counting of ``p`` and ``out`` at every call.  For large states, loop over slices and rows
+that start at 0 (``om = x[dt:]``, then ``om[j]``; a row ``data[i]``) rather than over
+``x[dt + j]`` or ``p[k0 + j]``: numba cannot tell such an index is not negative, and the
+wraparound it adds turns a vectorised loop into gathers and scatters
+(``invariant.games.bilinear`` does this throughout).
 """
 from __future__ import annotations
 
