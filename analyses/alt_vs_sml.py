@@ -73,7 +73,7 @@ def dirac_trajectories(lr, T):
         out["maps"][s] = {"t": (lr * np.arange(k + 1)).tolist(), "x": xs.tolist(), "radius_T": float(np.hypot(*xs[-1]))}
     for name, s, order in SDES:
         sch = Scheme(s, lr, 1, order)
-        sol = solve_ivp(lambda t, x: sch.drift(game, x), (0, T), x0, rtol=1e-10, atol=1e-12,
+        sol = solve_ivp(lambda t, x, sch=sch: sch.drift(game, x), (0, T), x0, rtol=1e-10, atol=1e-12,
                         t_eval=np.linspace(0, T, 600))
         out["odes"][name] = {"t": sol.t.tolist(), "x": sol.y.T.tolist(), "radius_T": float(np.hypot(*sol.y[:, -1]))}
     return out

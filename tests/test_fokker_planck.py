@@ -72,7 +72,8 @@ def test_operator_conserves_mass_and_keeps_positivity_with_degenerate_diffusion(
     assert p.min() >= 0 and p.sum() * (x[1] - x[0]) * (y[1] - y[0]) == pytest.approx(1.0)
 
 
-def _jacobian_rate(cfg, x0=np.zeros(2), h=1e-6):
+def _jacobian_rate(cfg, x0=None, h=1e-6):
+    x0 = np.zeros(2) if x0 is None else x0
     J = np.column_stack([(cfg.scheme.drift(cfg.game, x0 + h * e) - cfg.scheme.drift(cfg.game, x0 - h * e)) / (2 * h)
                          for e in np.eye(2)])
     return -np.max(eigvals(J).real)

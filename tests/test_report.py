@@ -172,3 +172,23 @@ def test_a_failing_report_does_not_lose_the_run(tmp_path, monkeypatch, capsys):
     cli._write_report(tmp_path, None)
     err = capsys.readouterr().err
     assert "warning: report not written" in err and "invariant report" in err
+
+
+def _error_paths(node, path="summary"):
+    """Dotted paths of every ``"error"`` key below ``node`` (a JSON tree)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "error":
+                yield f"{path}.error = {value!r}"
+            yield from _error_paths(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _error_paths(value, f"{path}[{i}]")
+
+
+@pytest.mark.parametrize("run", ["bilinear_run", "dirac_run"])
+def test_a_normal_run_records_no_analysis_error(run, request):
+    # every analysis catches its own failure so that a run is never lost; a normal run must
+    # then show none, or a bug hides behind exit status 0
+    summary = json.loads((request.getfixturevalue(run) / "summary.json").read_text())
+    assert list(_error_paths(summary)) == []

@@ -42,7 +42,7 @@ def test_mismatched_game_term_is_only_order_two():
     err = []
     for lr in LRS:
         sml = Scheme("sml", lr, 1, 2)
-        flow = solve_ivp(lambda t, x: sml.drift(game, x), (0.0, lr), X0, rtol=1e-12, atol=1e-15, method="DOP853")
+        flow = solve_ivp(lambda t, x, sml=sml: sml.drift(game, x), (0.0, lr), X0, rtol=1e-12, atol=1e-15, method="DOP853")
         err.append(np.linalg.norm(Scheme("alt-d", lr, 1, 2).step(game, X0) - flow.y[:, -1]))
     assert abs(np.polyfit(np.log(LRS), np.log(err), 1)[0] - 2.0) < 0.15
 

@@ -293,13 +293,13 @@ def batch_grad(x, p, data, rng, batch_size, player, out):
     acc = 0.0
     if player == 0:
         ns = p[2] == 1.0
-        for i in range(batch_size):
+        for _ in range(batch_size):
             u = th + sz * rng.standard_normal()
             a, b = _sigpair(ps * u)
             acc += b if ns else a
         out[0] = -ps * acc / batch_size + p[4] * th
     else:
-        for i in range(batch_size):
+        for _ in range(batch_size):
             y = mu + s * rng.standard_normal()
             u = th + sz * rng.standard_normal()
             a, b = _sigpair(ps * y)

@@ -427,12 +427,12 @@ def batch_grad(x, p, data, rng, batch_size, player, out):
     c = 1.0 / batch_size
     if player == 0:
         _zero(out, 0, dt)
-        for b in range(batch_size):
+        for _ in range(batch_size):
             _acc_fake(x, p, _draw_z(p, rng), c, 0.0, sc, out)
         _acc_reg(x, p, 1.0, 0.0, out)
     else:
         _zero(out, dt, out.shape[0])
-        for b in range(batch_size):
+        for _ in range(batch_size):
             i = rng.integers(0, M)
             _acc_real(x, p, data[i, 0], c, sc, out)
             _acc_fake(x, p, _draw_z(p, rng), 0.0, c, sc, out)

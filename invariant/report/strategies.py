@@ -82,7 +82,7 @@ def _densities(ctx: RunContext, sec: dict) -> str:
         for s in SLICES:
             at = m.copy()
             at[0] += s * sd
-            cd = ctx.cached(("cd", key, s), lambda at=at: strategies.conditional_density(
+            cd = ctx.cached(("cd", key, s), lambda at=at, key=key: strategies.conditional_density(
                 r, key, at=at, gridsize=96, max_points=2000))
             curves.append((s, at, cd))
         panels.append((key, label, given, curves))
@@ -91,7 +91,7 @@ def _densities(ctx: RunContext, sec: dict) -> str:
     with style.theme():
         fig, axes = style.figure(1, len(panels), height=3.2)
         cols = style.colors(len(SLICES))
-        for ax, (key, label, given, curves) in zip(axes[0], panels):
+        for ax, (_key, _label, given, curves) in zip(axes[0], panels):
             gname = greek(game.param_names[0 if given == "theta" else game.d_theta])
             for (s, at, cd), col in zip(curves, cols):
                 ax.plot(cd.grids[0], cd.kde[0], color=col, lw=1.5,
