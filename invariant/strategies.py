@@ -29,7 +29,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-WHICH = ("theta_given_omega", "omega_given_theta")
+from . import gaussian
+from .gaussian import WHICH
+
 LOCAL_MAX_DIM = 3  # local regression needs enough draws near the conditioning point
 
 
@@ -80,40 +82,6 @@ class Conditional:
             out["exact_mean"] = self.exact_mean
             out["exact_cov"] = self.exact_cov
         return out
-
-
-def _blocks(game, which):
-    t = np.arange(game.d_theta)
-    o = np.arange(game.d_theta, game.d)
-    if which == "theta_given_omega":
-        return t, o
-    if which == "omega_given_theta":
-        return o, t
-    raise ValueError(f"which must be one of {WHICH}; got {which!r}")
-
-
-def gaussian_conditional(m, P, target, given, at):
-    """``N(m_1 + P_12 P_22⁻¹(at − m_2), P_11 − P_12 P_22⁻¹ P_21)`` (MATH.md §7).
-
-    Parameters
-    ----------
-    m, P : ndarray
-        Joint mean and covariance.
-    target, given : ndarray of int
-        Index sets of the conditioned and conditioning coordinates.
-    at : ndarray
-        Conditioning value.
-
-    Returns
-    -------
-    mean, cov : ndarray
-    """
-    Pij = P[np.ix_(target, given)]
-    Pjj = P[np.ix_(given, given)]
-    K = np.linalg.solve(Pjj, Pij.T).T
-    mean = m[target] + K @ (np.asarray(at, dtype=np.float64) - m[given])
-    cov = P[np.ix_(target, target)] - K @ Pij.T
-    return mean, 0.5 * (cov + cov.T)
 
 
 def _pooled(n, m_c, C_c):
@@ -193,7 +161,7 @@ def conditional(result, which: str = "theta_given_omega", at=None, method: str =
     Conditional
     """
     game = result.game
-    target, given = _blocks(game, which)
+    target, given = gaussian.player_indices(game.d_theta, game.d, which)
     rng = np.random.default_rng(seed)
     m_all, P_all = result.pooled_moments()
     at = m_all[given] if at is None else np.atleast_1d(np.asarray(at, dtype=np.float64))
@@ -205,14 +173,14 @@ def conditional(result, which: str = "theta_given_omega", at=None, method: str =
         raise ValueError(f"method must be 'auto', 'linear' or 'local'; got {method!r}")
     q = target.size
     if method == "linear":
-        mean, cov = gaussian_conditional(m_all, P_all, target, given, at)
+        mean, cov = gaussian.conditional(m_all, P_all, target, given, at)
         a = result.alive & (result.acc_n > 1)
         n = result.acc_n[a].astype(float)
         m_c, C_c = result.chain_means()[a], result.chain_covs()[a]
         reps = []
         for _ in range(n_boot if a.sum() > 1 else 0):
             idx = rng.integers(0, len(n), len(n))
-            reps.append(gaussian_conditional(*_pooled(n[idx], m_c[idx], C_c[idx]), target, given, at))
+            reps.append(gaussian.conditional(*_pooled(n[idx], m_c[idx], C_c[idx]), target, given, at))
         bw, n_loc = float("nan"), float(n.sum())
     else:
         x = _live_kept(result)  # (C, n, d)
@@ -240,7 +208,7 @@ def conditional(result, which: str = "theta_given_omega", at=None, method: str =
     ex = _exact_law(result)
     em = ec = None
     if ex is not None:
-        em, ec = gaussian_conditional(ex[0], ex[1], target, given, at)
+        em, ec = gaussian.conditional(ex[0], ex[1], target, given, at)
     return Conditional(which, at, mean, cov, mean_se, cov_se, method, bw, n_loc, em, ec)
 
 
@@ -301,7 +269,7 @@ def conditional_density(result, which: str = "theta_given_omega", at=None, grids
     from .stationary import _effective_n, silverman_bandwidth
 
     game = result.game
-    target, given = _blocks(game, which)
+    target, given = gaussian.player_indices(game.d_theta, game.d, which)
     if given.size > LOCAL_MAX_DIM:
         raise ValueError(f"conditional densities need a conditioning player of dimension ≤ {LOCAL_MAX_DIM}; "
                          f"got {given.size}")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm, wasserstein_distance
 
-from invariant import engine, exact, strategies
+from invariant import engine, gaussian, strategies
 from conftest import REFERENCE_GAME, make_config
 
 Z_MAX = 4.0  # per entry; a few dozen z-scores are tested in this file
@@ -49,15 +49,28 @@ def test_local_conditional_away_from_the_mean(ref_run, which):
     _check(strategies.conditional(ref_run, which, at=at, method="local"), which)
 
 
-def test_gaussian_conditional_agrees_with_exact_module():
+def test_gaussian_conditional_is_the_regression_of_the_joint_law():
+    # the conditional law N(μ, V) is characterised by x_t − μ(x_g) ⟂ x_g and Cov = V:
+    # checked on a 5-D law with the residual's exact covariance, for both players' blocks
     rng = np.random.default_rng(0)
     B = rng.standard_normal((5, 5))
     P = B @ B.T + np.eye(5)
     m = rng.standard_normal(5)
     at = rng.standard_normal(2)
-    a = strategies.gaussian_conditional(m, P, np.arange(3), np.arange(3, 5), at)
-    b = exact.conditional(m, P, 3, "theta_given_omega", at)
-    assert np.allclose(a[0], b[0]) and np.allclose(a[1], b[1])
+    for which, t, g in (("theta_given_omega", np.arange(3), np.arange(3, 5)),
+                        ("omega_given_theta", np.arange(3, 5), np.arange(3))):
+        mean, cov = gaussian.player_conditional(m, P, 3, which, at if g.size == 2 else np.r_[at, 0.5])
+        given = at if g.size == 2 else np.r_[at, 0.5]
+        # x_t = m_t + K(x_g − m_g) + e with K = P_tg P_gg⁻¹: solve K Pgg = Ptg directly
+        K = P[np.ix_(t, g)] @ np.linalg.inv(P[np.ix_(g, g)])
+        assert np.allclose(mean, m[t] + K @ (given - m[g]), atol=1e-12)
+        resid = P[np.ix_(t, t)] - K @ P[np.ix_(g, g)] @ K.T  # Cov(x_t − K x_g)
+        assert np.allclose(cov, resid, atol=1e-12)
+    # and the bivariate closed form: Var(x₁ | x₂) = σ₁²(1 − ρ²)
+    s1, s2, rho = 1.5, 0.7, -0.4
+    P2 = np.array([[s1 * s1, rho * s1 * s2], [rho * s1 * s2, s2 * s2]])
+    mean, cov = gaussian.player_conditional(np.array([1.0, 2.0]), P2, 1, "theta_given_omega", [2.5])
+    assert np.isclose(mean[0], 1.0 + rho * s1 / s2 * 0.5) and np.isclose(cov[0, 0], s1 * s1 * (1 - rho * rho))
 
 
 def test_conditional_density_of_a_2d_game():
