@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import stationary, strategies
 from . import html as H
 from . import style
 from .context import RunContext, Unavailable
@@ -12,8 +13,6 @@ ID, TITLE = "generated", "8. Generated vs data distribution"
 
 
 def section(ctx: RunContext) -> str:
-    from .. import strategies
-
     sec = ctx.get("strategies")
     gen = sec.get("generated") if isinstance(sec, dict) else None
     try:
@@ -47,8 +46,6 @@ def section(ctx: RunContext) -> str:
         return body + H.missing(f"No figure: {exc}.")
     y = ctx.cached("generated", lambda: strategies.generated_samples(r)).ravel()
     data = np.asarray(r.game.data[:, 0], dtype=float)
-    import seaborn as sns
-
     with style.theme():
         fig, ax = style.figure(1, 1, height=3.2)
         ax = ax[0, 0]
@@ -58,7 +55,9 @@ def section(ctx: RunContext) -> str:
         ax.hist(data, bins=bins, density=True, color="0.55", alpha=0.45, label=f"data ({len(data)} points)")
         ax.hist(y, bins=bins, density=True, histtype="step", color="C0", lw=1.2,
                 label=f"generated ({len(y)} samples of G_θ(z), θ ~ μ_θ)")
-        sns.kdeplot(x=y, ax=ax, color="C0", lw=1.8, bw_adjust=0.4, label="generated, KDE", clip=(bins[0], bins[-1]))
+        # the toolkit's one 1-D KDE (Silverman bandwidth), as in the stationary marginals
+        grid, dens, _ = stationary.kde_1d(y, grid=np.linspace(bins[0], bins[-1], 400))
+        ax.plot(grid, dens, color="C0", lw=1.8, label="generated, KDE")
         ax.set_xlim(bins[0], bins[-1])
         ax.set_xlabel("sample value y")
         ax.set_ylabel("density")
