@@ -146,14 +146,14 @@ def search_lyapunov(g: Grid, k: int, V: Quantity, prob: Problem, ref: Refiner) -
     ``R*`` must lie at least a decade inside the search bound, and ``V`` must be radially
     unbounded on the shells.
     """
-    fld, Vk, radii = g.LV[k], g.V[k], g.radii
-    L = fld.values
+    lv, Vk, radii = g.LV[k], g.V[k], g.radii
+    L = lv.values
     Rt = _rstar(radii, L.max(axis=1))
     idx_r = np.searchsorted(radii, Rt / 10 ** 0.2) if Rt is not None else 0
     mask = np.broadcast_to((np.arange(radii.size) >= idx_r)[:, None], L.shape)
     with np.errstate(all="ignore"):
         margin = np.where(g.evaluated, (L + 1.0) / (1.0 + np.abs(Vk)), -np.inf)
-    ref.improve(partial(prob.generator, V), top(margin, ref.starts, mask), fld)
+    ref.improve(partial(prob.generator, V), top(margin, ref.starts, mask), lv)
     Lmax = L.max(axis=1)
     Rs = _rstar(radii, Lmax)
     unbounded = _radially_unbounded(g, Vk)
@@ -169,5 +169,5 @@ def search_lyapunov(g: Grid, k: int, V: Quantity, prob: Problem, ref: Refiner) -
     return Lyapunov(bool(ok), V.name, Rs if ok else None, a, beta, False,
                     Q=None if V.Q is None else np.asarray(V.Q).tolist(),
                     centre=None if V.centre is None else np.asarray(V.centre).tolist(),
-                    worst=[worst_point(fld.point(i, j), L[i, j]) for (i, j) in picks],
+                    worst=[worst_point(lv.point(i, j), L[i, j]) for (i, j) in picks],
                     profile=g.profile("max_LV", Lmax), reason=reason)

@@ -112,7 +112,7 @@ def sigma_source(game) -> str:
 
 
 @dataclass
-class Field:
+class ShellValues:
     """A searched quantity on the shells: ``values[i, j]`` at ``X[i, j]`` unless the local
     refinement found a worse point, kept in ``moved[(i, j)]``."""
 
@@ -140,12 +140,12 @@ class Grid:
         Where the ``±e_i`` directions were used.
     radius_max : float
         The search bound.
-    ratio, lam_min, lam_max : Field
+    ratio, lam_min, lam_max : ShellValues
         ``x·b/|x|²``, ``λ_min(σσᵀ)`` and ``‖σσᵀ‖``.
     spread : ndarray
         ``|b(x) − b(0)|/|x|``: where ``b`` varies most (where ``‖∇b‖`` is probed).
     LV, V : list
-        Per candidate ``V``: the Field of ``LV`` and the array of ``V``.
+        Per candidate ``V``: the ShellValues of ``LV`` and the array of ``V``.
     extra : list of (x, λ_min, λ_max)
         ``σσᵀ`` at the origin and the extra points (equilibria, ``x0``).
     """
@@ -155,9 +155,9 @@ class Grid:
     evaluated: np.ndarray
     axes: str
     radius_max: float
-    ratio: Field
-    lam_min: Field
-    lam_max: Field
+    ratio: ShellValues
+    lam_min: ShellValues
+    lam_max: ShellValues
     spread: np.ndarray
     LV: list
     V: list
@@ -222,9 +222,10 @@ def sample(prob: Problem, opts: dict, quantities: list, extra_points=()) -> Grid
         arr[~np.isfinite(arr) & evaluated] = np.inf
     LV[~np.isfinite(LV) & evaluated[None]] = np.inf
     lmin[~np.isfinite(lmin) & evaluated] = -np.inf
+    extra = [np.zeros(d)] + [np.asarray(p, dtype=np.float64) for p in extra_points]
     return Grid(radii, X, evaluated, "all shells" if d <= AXES_D else "outer decade", opts["radius_max"],
-                Field(q, X), Field(lmin, X), Field(lmax, X), spread, [Field(L, X) for L in LV], list(VV),
-                _diffusion_extremes(prob, [np.zeros(d)] + [np.asarray(p, dtype=np.float64) for p in extra_points]))
+                ShellValues(q, X), ShellValues(lmin, X), ShellValues(lmax, X), spread,
+                [ShellValues(L, X) for L in LV], list(VV), _diffusion_extremes(prob, extra))
 
 
 def _diffusion_extremes(prob: Problem, points) -> list:
@@ -302,19 +303,19 @@ class Refiner:
         n_obj = 4 + n_quantities
         return cls(starts, opts["local_evals"] // max(1, n_obj * starts) if starts else 0)
 
-    def improve(self, objective, picks, fld: Field, largest=True) -> None:
-        """Refine from each sample ``picks[k] = (i, j)`` of ``fld``; keep a worse point found."""
+    def improve(self, objective, picks, vals: ShellValues, largest=True) -> None:
+        """Refine from each sample ``picks[k] = (i, j)`` of ``vals``; keep a worse point found."""
+        obj = objective if largest else (lambda y: -objective(y))
         for (i, j) in picks:
             if self.per_start < 3:
                 break
-            obj = objective if largest else (lambda y: -objective(y))
-            x, val, used = refine(obj, fld.X[i, j], self.per_start)
+            x, val, used = refine(obj, vals.X[i, j], self.per_start)
             self.n_starts += 1
             self.n_local += used
             val = val if largest else -val
-            if np.isfinite(val) and ((val > fld.values[i, j]) if largest else (val < fld.values[i, j])):
-                fld.values[i, j] = val
-                fld.moved[(i, j)] = x
+            if np.isfinite(val) and ((val > vals.values[i, j]) if largest else (val < vals.values[i, j])):
+                vals.values[i, j] = val
+                vals.moved[(i, j)] = x
 
 
 def slope(r, v):
