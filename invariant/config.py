@@ -17,6 +17,7 @@ import numpy as np
 from . import games
 from .errors import ConfigError  # noqa: F401  (re-exported)
 from .games.validate import choice, integer, number, vector
+from .options.conditions import validate_options as conditions_options
 from .schemes import SCHEMES, Scheme, default_order
 
 SECTIONS = ("game", "training", "simulation", "conditions", "mixing", "weak")
@@ -180,9 +181,7 @@ def from_dict(table: dict) -> Config:
             "backend": backend, "dtype": dtype,
         },
     }
-    from .conditions import validate_options
-
-    cond = validate_options(table.get("conditions"))
+    cond = conditions_options(table.get("conditions"))
     resolved["conditions"] = dict(cond)
     from .mixing import validate_options as mixing_options
 

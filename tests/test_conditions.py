@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from invariant import cli, conditions, config, exact
+from invariant.conditions import local as cond_local, shells as cond_shells
 from invariant.games import dirac, mlp
 from invariant.schemes import Scheme
 from conftest import REFERENCE_GAME, make_config
@@ -224,13 +225,13 @@ def test_dirac_weight_decay_is_dissipative():
 
 def test_jacobian_at_equilibrium_matches_finite_differences():
     g = dirac.make(regularizer="r1", gamma=0.3)
-    Js = conditions._jacobians_at_b0_zero(g, np.zeros(2), 0.05)
+    Js = cond_local.jacobians_at_b0_zero(g, np.zeros(2), 0.05)
     for name in ("sml", "alt-d", "alt-g"):
-        fd = conditions._Problem(g, Scheme(name, 0.05, 4, 2)).jacobian(np.zeros(2))
+        fd = cond_shells.Problem(g, Scheme(name, 0.05, 4, 2)).jacobian(np.zeros(2))
         assert np.allclose(Js[f"{name}-2"], fd, atol=1e-7)
     cfg = make_config(REFERENCE_GAME)
     m = conditions.local_analysis(cfg.game, cfg.scheme).equilibria_b0[0].x
-    Js = conditions._jacobians_at_b0_zero(cfg.game, np.asarray(m), 0.05)
+    Js = cond_local.jacobians_at_b0_zero(cfg.game, np.asarray(m), 0.05)
     for name in ("sml", "alt-d", "alt-g"):
         assert np.allclose(Js[f"{name}-2"], exact.drift(cfg.game, name, 2, 0.05)[0], atol=1e-12)
 
