@@ -10,11 +10,9 @@ import scipy.linalg as sla
 from scipy import optimize
 
 from ..exact import spectral_abscissa
+from ..gaussian import sym
 
-
-def sym(M):
-    """The symmetric part ``(M + Mᵀ)/2``."""
-    return 0.5 * (M + M.T)
+__all__ = ["sym", "lyapunov_matrix", "sphere_max", "last_crossing", "first_root", "controllable"]
 
 
 def lyapunov_matrix(A) -> np.ndarray | None:
