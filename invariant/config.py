@@ -18,6 +18,7 @@ from . import games
 from .errors import ConfigError  # noqa: F401  (re-exported)
 from .games.validate import choice, integer, number, vector
 from .options.conditions import validate_options as conditions_options
+from .options.mixing import validate_options as mixing_options
 from .schemes import SCHEMES, Scheme, default_order
 
 SECTIONS = ("game", "training", "simulation", "conditions", "mixing", "weak")
@@ -183,8 +184,6 @@ def from_dict(table: dict) -> Config:
     }
     cond = conditions_options(table.get("conditions"))
     resolved["conditions"] = dict(cond)
-    from .mixing import validate_options as mixing_options
-
     mixing = mixing_options(table.get("mixing"), t_end, chains, game.d, step_time)
     resolved["mixing"] = mixing.as_dict()
     schedule = weak = None

@@ -25,6 +25,8 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from .diagnostics import chain_bootstrap
+
 
 @dataclass
 class FPSolution:
@@ -431,10 +433,12 @@ def compare_draws(sol: FPSolution, result, bins: int = 16, min_count: float = 5.
     outside = float(max(0.0, 1.0 - phat.sum()))
     l1 = float(np.abs(phat - Pb).sum() + outside)
     noise = float(np.sqrt(2.0 / np.pi) * se.sum())
+
     # the noise-only L1's upper 99 % point: chain-bootstrap replicas of the frequencies
-    rng = np.random.default_rng(0)
-    q99 = float(np.quantile([np.abs(per_chain[rng.integers(0, C, C)].mean(0) - phat).sum() for _ in range(200)], 0.99)) \
-        if C > 1 else float("nan")
+    def l1_noise(idx):
+        return np.abs(per_chain[idx].mean(0) - phat).sum()
+
+    q99 = float(np.quantile(chain_bootstrap(l1_noise, C, 200, np.random.default_rng(0)), 0.99)) if C > 1 else float("nan")
     use = (Pb * x.shape[1] >= min_count) & (se > 0)
     chi2 = float(np.sum(((phat - Pb)[use] / se[use]) ** 2))
     dof = int(max(use.sum() - 1, 1))

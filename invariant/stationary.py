@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._arviz import arviz as az
+from .diagnostics import effective_n
 
 DRIFT_Z = 4.0  # |z| of the half-vs-half drift test beyond which the law is still moving
 RHAT_DISAGREE = 1.05  # with ≥ 25 ESS per chain, R-hat's own noise is below ~1.02
@@ -129,7 +130,7 @@ def _settled(result, ess) -> tuple[str, str]:
 # many independent ones; Hall & Hart (1990) show that for short-range dependence the
 # *asymptotically* optimal bandwidth is the i.i.d. one, but finite chains whose integrated
 # time spans many draws have ESS-level noise at the kernel's scale, so the rules below use
-# n_eff = ESS (Sokal's integrated time, ``invariant.mixing.integrated_time``): they smooth
+# n_eff = ESS (Sokal's integrated time, ``invariant.diagnostics.effective_n``): they smooth
 # a little more, never less, than the i.i.d. rule would.
 
 
@@ -189,15 +190,6 @@ class Density2D:
     edges_x: np.ndarray
     edges_y: np.ndarray
     hist: np.ndarray
-
-
-def _effective_n(series) -> float:
-    """Effective sample size of (chains, n) draws from Sokal's integrated time."""
-    from .mixing import integrated_time
-
-    it = integrated_time(series)
-    n = float(np.size(series))
-    return float(min(n, max(2.0, it.ess))) if np.isfinite(it.ess) else n
 
 
 def silverman_bandwidth(x, n_eff: float | None = None) -> float:
@@ -268,7 +260,7 @@ def marginals(result, gridsize: int = 256) -> list:
     out = []
     for i, name in enumerate(result.game.param_names):
         s = x[:, :, i]
-        n_eff = _effective_n(s)
+        n_eff = effective_n(s)
         grid, dens, h = kde_1d(s, n_eff=n_eff, gridsize=gridsize)
         flat = s.ravel()
         iqr = np.subtract(*np.percentile(flat, [75, 25]))
@@ -347,7 +339,7 @@ def joint_density(result, i: int = 0, j: int = 1, grid=None, shape=(128, 128), p
     x = result.draws[keep][:, :, [i, j]]
     x = x[:, np.all(np.isfinite(x), axis=(0, 2))]
     pts = x.reshape(-1, 2)
-    n_eff = min(_effective_n(x[:, :, 0]), _effective_n(x[:, :, 1]))
+    n_eff = min(effective_n(x[:, :, 0]), effective_n(x[:, :, 1]))
     H = np.atleast_2d(np.cov(pts, rowvar=False)) * n_eff ** (-1.0 / 3.0)
     if grid is None:
         lo, hi = pts.min(0), pts.max(0)

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import gaussian
+from .diagnostics import chain_bootstrap, effective_n
 from .gaussian import WHICH
 
 LOCAL_MAX_DIM = 3  # local regression needs enough draws near the conditioning point
@@ -177,28 +178,26 @@ def conditional(result, which: str = "theta_given_omega", at=None, method: str =
         a = result.alive & (result.acc_n > 1)
         n = result.acc_n[a].astype(float)
         m_c, C_c = result.chain_means()[a], result.chain_covs()[a]
-        reps = []
-        for _ in range(n_boot if a.sum() > 1 else 0):
-            idx = rng.integers(0, len(n), len(n))
-            reps.append(gaussian.conditional(*_pooled(n[idx], m_c[idx], C_c[idx]), target, given, at))
+
+        def pooled_fit(idx):
+            return gaussian.conditional(*_pooled(n[idx], m_c[idx], C_c[idx]), target, given, at)
+
+        reps = chain_bootstrap(pooled_fit, len(n), n_boot if a.sum() > 1 else 0, rng)
         bw, n_loc = float("nan"), float(n.sum())
     else:
         x = _live_kept(result)  # (C, n, d)
-        from .stationary import _effective_n
-
-        n_eff = min(_effective_n(x[:, :, i]) for i in given)
+        n_eff = min(effective_n(x[:, :, i]) for i in given)
         h = local_bandwidth(n_eff, given.size)
         Pz = np.atleast_2d(np.cov(x[:, :, given].reshape(-1, given.size), rowvar=False))
         Hinv = np.linalg.inv(h**2 * Pz)
         flat = x.reshape(-1, game.d)
         mean, cov, n_loc = _local_fit(flat[:, target], flat[:, given], at, Hinv)
-        reps = []
-        C = x.shape[0]
-        for _ in range(n_boot if C > 1 else 0):
-            idx = rng.integers(0, C, C)
+
+        def local_fit(idx):
             xb = x[idx].reshape(-1, game.d)
-            mb, cb, _ = _local_fit(xb[:, target], xb[:, given], at, Hinv)
-            reps.append((mb, cb))
+            return _local_fit(xb[:, target], xb[:, given], at, Hinv)[:2]
+
+        reps = chain_bootstrap(local_fit, x.shape[0], n_boot if x.shape[0] > 1 else 0, rng)
         bw = h
     if reps:
         mean_se = np.std([r[0] for r in reps], axis=0, ddof=1)
@@ -266,7 +265,7 @@ def conditional_density(result, which: str = "theta_given_omega", at=None, grids
     """
     import statsmodels.api as sm
 
-    from .stationary import _effective_n, silverman_bandwidth
+    from .stationary import silverman_bandwidth
 
     game = result.game
     target, given = gaussian.player_indices(game.d_theta, game.d, which)
@@ -278,7 +277,7 @@ def conditional_density(result, which: str = "theta_given_omega", at=None, grids
     at = flat[:, given].mean(0) if at is None else np.atleast_1d(np.asarray(at, dtype=np.float64))
     rng = np.random.default_rng(seed)
     sub = flat[rng.choice(len(flat), size=min(max_points, len(flat)), replace=False)]
-    n_eff = min(_effective_n(x[:, :, i]) for i in given)
+    n_eff = min(effective_n(x[:, :, i]) for i in given)
     h = local_bandwidth(n_eff, given.size)
     Pz = np.atleast_2d(np.cov(flat[:, given], rowvar=False))
     Hinv = np.linalg.inv(h**2 * Pz)
@@ -422,10 +421,12 @@ def generated_vs_data(result, n_theta: int = 2000, n_z: int = 32, n_boot: int = 
     rng = np.random.default_rng(seed + 1)
     w1 = float(wasserstein_distance(y, data))
     ks = _ks(y, data)
-    reps = []
-    for _ in range(n_boot if Y.shape[0] > 1 else 0):
-        yb = np.sort(Y[rng.integers(0, Y.shape[0], Y.shape[0])].ravel())
-        reps.append((wasserstein_distance(yb, data), _ks(yb, data)))
+
+    def distances(idx):
+        yb = np.sort(Y[idx].ravel())
+        return wasserstein_distance(yb, data), _ks(yb, data)
+
+    reps = chain_bootstrap(distances, Y.shape[0], n_boot if Y.shape[0] > 1 else 0, rng)
     reps = np.array(reps) if reps else np.full((2, 2), np.nan)
     m, _ = result.pooled_moments()
     zz = np.random.default_rng(seed + 2).standard_normal(len(y))

@@ -73,12 +73,53 @@ def section(ctx: RunContext) -> str:
     return body
 
 
-def _acf(ctx: RunContext, r, names, idx) -> str:
-    from .. import mixing
+def acf_curves(result, order: int = 2, head: float = 0.5) -> dict:
+    """The autocorrelation functions behind :func:`invariant.mixing.autocorrelation_rate`,
+    with its fit.
 
+    The chain-averaged autocorrelations of every coordinate against lag in SDE time, their
+    standard errors, and the shared damped oscillation of :func:`invariant.mixing.acf_rate`
+    (same window, same order; no bootstrap) evaluated on its window.  Rates here are those
+    of the chain that was simulated (for an SDE run, the Euler–Maruyama chain;
+    :func:`invariant.mixing.em_correction` maps them to the SDE).
+
+    Parameters
+    ----------
+    result : RunResult
+    order, head
+        As in :func:`invariant.mixing.acf_rate`.
+
+    Returns
+    -------
+    dict
+        ``names`` (coordinates), ``lag`` (n,), ``rho``, ``se`` (d, n), ``fit_lag`` (m,),
+        ``fit`` (d, m), ``rate``, ``frequency``, ``window`` ([start, end] in SDE time).
+
+    Raises
+    ------
+    ValueError
+        With fewer than two live kept chains or 16 draws.
+    """
+    from ..mixing import coordinate_acfs, draw_spacing, fit_decay, live_draws
+
+    x = live_draws(result)
+    dt = draw_spacing(result)
+    if x.shape[0] < 2 or x.shape[1] < 16:
+        raise ValueError("fewer than two live kept chains or 16 draws")
+    _, rho, se, (i0, L) = coordinate_acfs(x, head)
+    fit = fit_decay(rho[:, i0:L], dt, order=order)
+    k = np.arange(L - i0)
+    with np.errstate(all="ignore"):
+        fitted = (fit.amplitudes @ np.exp(np.outer(fit.poles, k * dt))).real
+    return {"names": list(result.game.param_names), "lag": np.arange(x.shape[1]) * dt, "rho": rho, "se": se,
+            "fit_lag": (i0 + k) * dt, "fit": fitted, "rate": fit.rate, "frequency": fit.frequency,
+            "window": [i0 * dt, (L - 1) * dt]}
+
+
+def _acf(ctx: RunContext, r, names, idx) -> str:
     try:
         ctx.live_draws()
-        a = ctx.cached("acf", lambda: mixing.acf_curves(r))
+        a = ctx.cached("acf", lambda: acf_curves(r))
     except (Unavailable, ValueError) as exc:
         return H.missing(f"No autocorrelations: {exc}.")
     lag = a["lag"]
