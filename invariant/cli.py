@@ -207,11 +207,14 @@ def _write_report(out, result) -> None:
     are written) and is a warning."""
     import time
 
+    from .runner import quiet_numerics
+
     t0 = time.perf_counter()
     try:
         from . import report
 
-        path = report.build(out, result=result)
+        with quiet_numerics():
+            path = report.build(out, result=result)
     except Exception as exc:  # noqa: BLE001 — the run is saved; the report can be rebuilt
         print(f"  warning: report not written ({type(exc).__name__}: {exc}); "
               f"rebuild it with: invariant report {out}", file=sys.stderr)
@@ -223,14 +226,17 @@ def _report(args) -> int:
     import time
 
     from . import report
+    from .runner import quiet_numerics
 
     t0 = time.perf_counter()
     if (Path(args.dir) / "sweep.json").exists():  # a sweep folder: its report of the grid
         from .report import sweep
 
-        path = sweep.build(args.dir, args.out)
+        with quiet_numerics():
+            path = sweep.build(args.dir, args.out)
     else:
-        path = report.build(args.dir, args.out)
+        with quiet_numerics():
+            path = report.build(args.dir, args.out)
     _say(f"wrote {path} ({time.perf_counter() - t0:.1f} s)")
     return 0
 

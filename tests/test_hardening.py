@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -135,6 +136,14 @@ def _default(**simulation):
     table = config.read_table(None)
     table["simulation"].update(simulation)
     return config.from_dict(table)
+
+
+def test_numerical_warnings_of_the_analyses_stay_off_stderr(recwarn):
+    with runner.quiet_numerics():
+        np.log(np.array([-1.0, 0.0]))
+        np.linalg.eigvalsh(np.full((2, 2), np.nan))
+        warnings.warn("a mean of an empty slice", RuntimeWarning, stacklevel=1)
+    assert not recwarn.list
 
 
 def test_stat_every_default_leaves_two_samples():
