@@ -174,8 +174,6 @@ def _run(args) -> int:
             raise ConfigError("--out", f"{out} already holds a run; use --resume {out} to continue it or --force to "
                                        "replace it" if storage.holds_run(out) else
                                        f"{out} holds a config.json that is not a run's; pick another --out")
-        for line in runner.cost_warnings(cfg):
-            _note(f"warning: {line}")
         # conditions, simulation with the FDR hook, analyses
         done = _saving(out, lambda: runner.start(cfg, out, progress=progress, notify=_note, replace=args.force))
     result, m = done.result, done.moments

@@ -56,13 +56,14 @@ class Outcome:
 def start(cfg, out, progress: bool = False, notify=None, replace: bool = False) -> Outcome:
     """A fresh run of the validated config ``cfg`` in folder ``out`` (created if needed).
 
-    What cannot run is refused first, before anything is written
-    (:func:`require_resources`); then, with ``replace``, the run ``out`` holds is removed
-    (:func:`invariant.storage.clear_run`: its own files only); then the folder is made and
-    checked writable, then the conditions are checked (cheap); the FDR hook streams MATH.md §5's terms from random
-    streams of its own, so the chains are those of a run without it (a resumed run reads
-    the hook from ``out/hook.json``).  ``notify(line)``, when given, hears that the kernels
-    are being compiled (:func:`kernels_cached`).
+    In order: what cannot run is refused before anything is written
+    (:func:`require_resources`); with ``replace`` the run ``out`` holds is removed (its own
+    files only, :func:`invariant.storage.clear_run`); the folder is made and checked
+    writable; the conditions are checked (cheap); the chains run.  The FDR hook streams
+    MATH.md §5's terms from random streams of its own, so the chains are those of a run
+    without it (a resumed run reads the hook from ``out/hook.json``).  ``notify(line)``,
+    when given, hears what will make the run slow (:func:`cost_warnings`) and that the
+    kernels are being compiled (:func:`kernels_cached`).
     """
     from . import engine, fdr, storage, summary
 
@@ -78,6 +79,8 @@ def start(cfg, out, progress: bool = False, notify=None, replace: bool = False) 
     except BaseException:
         storage.remove_folders(created)
         raise
+    for line in cost_warnings(cfg) if notify is not None else ():  # after every refusal: one line for those
+        notify(f"warning: {line}")
     _notify_compile(cfg, hook, notify)
     result = engine.simulate(cfg, out, hook=hook, progress=progress)
     return finish(result, cond, out, progress)

@@ -14,29 +14,9 @@ import numpy as np
 import pytest
 
 from invariant import cli, config, fdr, fokker_planck, runner, storage
+from test_config import GOOD as BASE
 
-GOOD = """
-[game]
-name = "bilinear"
-C = [[1.0, 0.4], [-0.3, 0.8]]
-lam = 0.3
-gam = 0.5
-Sigma_theta = [[1.0, 0.0], [0.0, 0.5]]
-Sigma_omega = [[0.8, 0.1], [0.1, 0.6]]
-
-[training]
-scheme = "alt-d"
-lr = 0.05
-batch_size = 4
-
-[simulation]
-chains = 4
-t_end = 2.0
-t_burn = 0.5
-
-[mixing]
-bootstrap = 20
-"""
+GOOD = BASE + "\n[mixing]\nbootstrap = 20\n"  # a tiny run of a 2×2 bilinear game
 ROOT = Path(__file__).resolve().parents[1]
 
 
