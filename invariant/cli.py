@@ -171,9 +171,10 @@ def _run(args) -> int:
         cfg = config.load(args.config, overrides)
         out = Path(args.out or Path("invariant-out") / (Path(args.config).stem if args.config else "default"))
         if (out / "config.json").exists() and not args.force:
+            if not storage.holds_run(out):
+                raise ConfigError("--out", f"{out} holds a config.json that is not a run's; pick another --out")
             raise ConfigError("--out", f"{out} already holds a run; use --resume {out} to continue it or --force to "
-                                       "replace it" if storage.holds_run(out) else
-                                       f"{out} holds a config.json that is not a run's; pick another --out")
+                                       "replace it")
         # conditions, simulation with the FDR hook, analyses
         done = _saving(out, lambda: runner.start(cfg, out, progress=progress, notify=_note, replace=args.force))
     result, m = done.result, done.moments
@@ -257,8 +258,10 @@ def _print_longrun(longrun) -> None:
     if "rate" in mix:
         lo, hi = mix["rate_interval"]
         _say(f"  mixing rate κ = {mix['rate']:.4g} [{lo:.4g}, {hi:.4g}] ({mix['method']}); "
-              + ", ".join(f"{k} {v['rate']:.4g}" for k, v in mix["methods"].items() if v.get("rate") is not None)
-              + ("; methods DISAGREE" if mix["disagreement"] else ""))
+             + ", ".join(f"{k} {v['rate']:.4g}" for k, v in mix["methods"].items() if v.get("rate") is not None)
+             + ("; methods DISAGREE" if mix["disagreement"] else "")
+             + ("" if mix.get("reliable", True) else
+                f"; NOT RELIABLE ({mix['methods'].get(mix['method'], {}).get('note') or 'see summary.json'})"))
     elif mix:
         _say(f"  mixing rate: {mix.get('skipped') or 'failed (' + str(mix.get('error')) + ')'}")
     if mix.get("warning"):
@@ -266,7 +269,7 @@ def _print_longrun(longrun) -> None:
     fp = longrun["fokker_planck"]
     if fp and "l1" in fp:
         _say(f"  Fokker–Planck {fp['grid'][0]}×{fp['grid'][1]}: gap {fp['gap']:.4g}, "
-              f"L1 to the draws {fp['l1']:.3g} (noise floor {fp['l1_noise']:.3g})")
+             f"L1 to the draws {fp['l1']:.3g} (noise floor {fp['l1_noise']:.3g})")
     gen = (longrun["strategies"] or {}).get("generated")
     if gen:
         _say(f"  generated vs data: W1 = {gen['w1']:.3g} ± {gen['w1_se']:.2g}, KS = {gen['ks']:.3g} ± {gen['ks_se']:.2g}")
@@ -318,8 +321,8 @@ def _weak_order(args) -> int:
 def _print_run(result, m, out) -> None:
     cfg = result.config
     _say(f"{cfg.game.name} game, {cfg.scheme.name} lr={cfg.scheme.lr:g} N={cfg.scheme.batch_size}, "
-          f"{cfg.dynamics} ({'order ' + str(cfg.scheme.order) if cfg.dynamics == 'sde' else 'discrete'}): "
-          f"{cfg.chains} chains × {result.steps_done} steps in {result.wall_seconds:.2f} s")
+         f"{cfg.dynamics} ({'order ' + str(cfg.scheme.order) if cfg.dynamics == 'sde' else 'discrete'}): "
+         f"{cfg.chains} chains × {result.steps_done} steps in {result.wall_seconds:.2f} s")
     if result.n_diverged:
         first = min(result.divergences(), key=lambda d: d["t"])
         _say(f"  {result.n_diverged} chain(s) diverged and were excluded (first: chain {first['chain']} at t = {first['t']:.4g})")

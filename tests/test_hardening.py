@@ -372,3 +372,11 @@ def test_the_first_compile_is_announced(finished, tmp_path, capsys, monkeypatch)
     monkeypatch.setattr(runner, "kernels_cached", lambda cfg, hook: False)
     assert cli.main(["run", str(_config(tmp_path)), "--out", str(tmp_path / "out"), "--no-progress"]) == 0
     assert "compiling kernels for bilinear (first run only, about a minute)" in capsys.readouterr().err
+
+
+def test_an_unreliable_rate_says_so_on_its_line(capsys):
+    mix = {"rate": 0.21, "rate_interval": [0.1, 0.3], "method": "autocorrelation", "reliable": False,
+           "disagreement": False, "methods": {"autocorrelation": {"rate": 0.21, "note": "draws 41 apart"}}}
+    cli._print_longrun({"mixing": mix, "fokker_planck": None, "strategies": None})
+    line = capsys.readouterr().out.strip()
+    assert "κ = 0.21 [0.1, 0.3]" in line and line.endswith("NOT RELIABLE (draws 41 apart)") and "\n" not in line
