@@ -1,21 +1,39 @@
 """Command line: ``invariant run | check | weak-order | report | bench | sweep`` (DESIGN.md ◆ Command line).
 
-Exit status 0 on success, 2 on bad input with one line naming the field and the fix.
+Exit status 0 on success, 2 on bad input with one line naming the field and the fix (a
+file that cannot be read or written, a full disk, included).
 """
 from __future__ import annotations
 
 import argparse
-import shutil
+import errno
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from . import __version__
 from .errors import ConfigError
+
+
+class _WeakDefaults(argparse.HelpFormatter):
+    """Help that states ``invariant.weak.WeakOptions``' defaults (``{lrs}``, ``{horizon}``),
+    read only when help is shown: importing that module (and scipy) costs every command a second."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "{" not in text:
+            return text
+        from .weak import WeakOptions
+
+        opts = WeakOptions()
+        return text.format(lrs=",".join(f"{v:g}" for v in opts.lrs), horizon=f"{opts.horizon:g}")
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="invariant", description="Long-run analysis of GAN training as SDEs.")
+    p.add_argument("--version", action="version", version=f"invariant {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="simulate chains and write summary.json and chains.nc")
     r.add_argument("config", nargs="?", help="TOML config (default: the embedded bilinear example)")
@@ -25,16 +43,19 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--t-end", type=float, help="override simulation.t_end")
     r.add_argument("--seed", type=int, help="override simulation.seed")
     r.add_argument("--threads", type=int, help="numba threads (results do not depend on it)")
-    r.add_argument("--force", action="store_true", help="overwrite an existing run in --out")
+    r.add_argument("--force", action="store_true",
+                   help="replace the run in --out: removes only the files and folders a run writes there, "
+                        "and refuses a folder holding no run, or the current folder")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     c = sub.add_parser("check", help="conditions C1–C4 for a unique invariant measure (MATH.md §4), no simulation")
     c.add_argument("config", nargs="?", help="TOML config (default: the embedded bilinear example)")
     c.add_argument("--json", help="write {\"conditions\": …} (DESIGN.md ◆ summary.json fields) to this file")
-    w = sub.add_parser("weak-order", help="weak errors and fitted orders of each SDE against each discrete scheme (MATH.md §3, §8)")
+    w = sub.add_parser("weak-order", help="weak errors and fitted orders of each SDE against each discrete scheme (MATH.md §3, §8)",
+                       formatter_class=_WeakDefaults)
     w.add_argument("config", nargs="?", help="TOML config (default: the embedded bilinear example)")
-    w.add_argument("--lrs", help="comma-separated learning rates, e.g. 0.2,0.1,0.05 (default: [weak] lrs or 0.2,…,0.0125)")
+    w.add_argument("--lrs", help="comma-separated learning rates, e.g. 0.2,0.1,0.05 (default: [weak] lrs or {lrs})")
     w.add_argument("--json", help="write the weak-order JSON (DESIGN.md ◆) to this file")
-    w.add_argument("--horizon", type=float, help="SDE time T at which errors are measured (default: [weak] horizon or 2)")
+    w.add_argument("--horizon", type=float, help="SDE time T at which errors are measured (default: [weak] horizon or {horizon})")
     w.add_argument("--paths", type=int, help="Monte Carlo paths per scheme and lr (non-affine games)")
     w.add_argument("--seed", type=int, help="Monte Carlo seed")
     w.add_argument("--method", choices=("auto", "exact", "monte-carlo"), default="auto",
@@ -88,11 +109,45 @@ def main(argv=None) -> int:
     except ConfigError as exc:
         print(f"invariant: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader of stdout went away mid-command (`| head -1`)
+        _mute_stdout()
+        return 1
+    except OSError as exc:  # a file or folder that cannot be read or written
+        print(f"invariant: error: {_os_reason(exc)}", file=sys.stderr)
+        return 2
     return 0
 
 
+def _os_reason(exc: OSError) -> str:
+    """One line for an OSError: what failed, on which file."""
+    what = "no space left on the device" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else (exc.strerror or str(exc))
+    return f"{exc.filename}: {what}" if exc.filename else what
+
+
+def _say(*parts) -> None:
+    """``print`` to stdout that outlives its reader: once the pipe is closed (``| head -1``),
+    the rest goes to /dev/null and the command carries on (the run still writes its report)."""
+    try:
+        print(*parts, flush=True)
+    except BrokenPipeError:
+        _mute_stdout()
+
+
+def _mute_stdout() -> None:
+    """Point stdout at /dev/null (the Python docs' recipe for SIGPIPE): the interpreter's
+    final flush then has nowhere to fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def _note(line: str) -> None:
+    """A line for the user on stderr (not part of the results on stdout)."""
+    print(f"invariant: {line}", file=sys.stderr, flush=True)
+
+
 def _run(args) -> int:
-    from . import config, runner
+    from . import config, runner, storage
 
     if args.threads is not None:
         if args.threads < 1:
@@ -102,29 +157,48 @@ def _run(args) -> int:
         numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
     progress = not args.no_progress and sys.stderr.isatty()
     if args.resume:
-        if args.config or args.chains or args.t_end or args.seed is not None:
-            raise ConfigError("--resume", "takes the run folder only; its config is read from DIR/config.json")
+        given = [name for name, v in (("CONFIG", args.config), ("--out", args.out), ("--chains", args.chains),
+                                      ("--t-end", args.t_end), ("--seed", args.seed), ("--force", args.force or None))
+                 if v is not None]
+        if given:
+            raise ConfigError("--resume", f"takes the run folder only (not {', '.join(given)}); "
+                                          "its config is read from DIR/config.json")
         out = Path(args.resume)
-        if not (out / "config.json").exists():
-            raise ConfigError("--resume", f"{out} holds no run (no config.json); start one with invariant run CONFIG --out {out}")
-        done = runner.resume(out, progress=progress)
+        done = _saving(out, lambda: runner.resume(out, progress=progress, notify=_note))
     else:
         overrides = {k: v for k, v in (("simulation.chains", args.chains), ("simulation.t_end", args.t_end),
                                        ("simulation.seed", args.seed)) if v is not None}
         cfg = config.load(args.config, overrides)
         out = Path(args.out or Path("invariant-out") / (Path(args.config).stem if args.config else "default"))
-        if (out / "config.json").exists():
-            if not args.force:
-                raise ConfigError("--out", f"{out} already holds a run; use --resume {out} to continue it or --force to overwrite")
-            shutil.rmtree(out)
-        done = runner.start(cfg, out, progress=progress)  # conditions, simulation with the FDR hook, analyses
+        if (out / "config.json").exists() and not args.force:
+            if not storage.holds_run(out):
+                raise ConfigError("--out", f"{out} holds a config.json that is not a run's; pick another --out")
+            raise ConfigError("--out", f"{out} already holds a run; use --resume {out} to continue it or --force to "
+                                       "replace it")
+        # conditions, simulation with the FDR hook, analyses
+        done = _saving(out, lambda: runner.start(cfg, out, progress=progress, notify=_note, replace=args.force))
     result, m = done.result, done.moments
     _print_run(result, m, out)
-    print(f"  conditions (MATH.md §4): {done.conditions.get('verdict')} — {done.conditions.get('reason')}")
+    _say(f"  conditions (MATH.md §4): {done.conditions.get('verdict')} — {done.conditions.get('reason')}")
     _print_longrun(done.longrun)
     _print_fdr(done.summary["fdr"])
     _write_report(out, result)
     return 0
+
+
+def _saving(out: Path, work):
+    """``work()``, with a full disk said in one line: the partial files are removed, and the
+    folder keeps its last good checkpoint, which ``--resume`` continues."""
+    from . import storage
+
+    try:
+        return work()
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        storage.remove_partial(out)
+        raise ConfigError(str(out), f"no space left on the device ({exc.filename or 'writing the run'}); "
+                                    f"free some, then continue with: invariant run --resume {out}") from None
 
 
 def _write_report(out, result) -> None:
@@ -132,62 +206,73 @@ def _write_report(out, result) -> None:
     are written) and is a warning."""
     import time
 
+    from .runner import quiet_numerics
+
     t0 = time.perf_counter()
     try:
         from . import report
 
-        path = report.build(out, result=result)
+        with quiet_numerics():
+            path = report.build(out, result=result)
     except Exception as exc:  # noqa: BLE001 — the run is saved; the report can be rebuilt
         print(f"  warning: report not written ({type(exc).__name__}: {exc}); "
               f"rebuild it with: invariant report {out}", file=sys.stderr)
         return
-    print(f"  wrote {path} ({time.perf_counter() - t0:.1f} s)")
+    _say(f"  wrote {path} ({time.perf_counter() - t0:.1f} s)")
 
 
 def _report(args) -> int:
     import time
 
     from . import report
+    from .runner import quiet_numerics
 
     t0 = time.perf_counter()
     if (Path(args.dir) / "sweep.json").exists():  # a sweep folder: its report of the grid
         from .report import sweep
 
-        path = sweep.build(args.dir, args.out)
+        with quiet_numerics():
+            path = sweep.build(args.dir, args.out)
     else:
-        path = report.build(args.dir, args.out)
-    print(f"wrote {path} ({time.perf_counter() - t0:.1f} s)")
+        with quiet_numerics():
+            path = report.build(args.dir, args.out)
+    _say(f"wrote {path} ({time.perf_counter() - t0:.1f} s)")
     return 0
 
 
 def _print_fdr(sec) -> None:
+    if "skipped" in sec:
+        _say(f"  FDRs: not meaningful ({sec['skipped']})")
+        return
     if "error" in sec:
-        print(f"  FDRs: not available ({sec['error']})")
+        _say(f"  FDRs: not available ({sec['error']})")
         return
     form = "exact discrete form" if sec["form"] == "discrete" else "SDE form, Euler–Maruyama term apart"
     parts = [f"{k} {sec[k]['lhs']:.4g} vs {sec[k]['rhs']:.4g} (z = {sec[k]['z']:.1f})"
              for k in ("fdr1", "fdr2_theta", "fdr2_omega")]
-    print(f"  FDRs ({form}): " + "; ".join(parts))
+    _say(f"  FDRs ({form}): " + "; ".join(parts))
 
 
 def _print_longrun(longrun) -> None:
     mix = longrun["mixing"] or {}
     if "rate" in mix:
         lo, hi = mix["rate_interval"]
-        print(f"  mixing rate κ = {mix['rate']:.4g} [{lo:.4g}, {hi:.4g}] ({mix['method']}); "
-              + ", ".join(f"{k} {v['rate']:.4g}" for k, v in mix["methods"].items() if v.get("rate") is not None)
-              + ("; methods DISAGREE" if mix["disagreement"] else ""))
+        _say(f"  mixing rate κ = {mix['rate']:.4g} [{lo:.4g}, {hi:.4g}] ({mix['method']}); "
+             + ", ".join(f"{k} {v['rate']:.4g}" for k, v in mix["methods"].items() if v.get("rate") is not None)
+             + ("; methods DISAGREE" if mix["disagreement"] else "")
+             + ("" if mix.get("reliable", True) else
+                f"; NOT RELIABLE ({mix['methods'].get(mix['method'], {}).get('note') or 'see summary.json'})"))
     elif mix:
-        print(f"  mixing rate: {mix.get('skipped') or 'failed (' + str(mix.get('error')) + ')'}")
+        _say(f"  mixing rate: {mix.get('skipped') or 'failed (' + str(mix.get('error')) + ')'}")
     if mix.get("warning"):
-        print(f"  warning: {mix['warning']}")
+        _say(f"  warning: {mix['warning']}")
     fp = longrun["fokker_planck"]
     if fp and "l1" in fp:
-        print(f"  Fokker–Planck {fp['grid'][0]}×{fp['grid'][1]}: gap {fp['gap']:.4g}, "
-              f"L1 to the draws {fp['l1']:.3g} (noise floor {fp['l1_noise']:.3g})")
+        _say(f"  Fokker–Planck {fp['grid'][0]}×{fp['grid'][1]}: gap {fp['gap']:.4g}, "
+             f"L1 to the draws {fp['l1']:.3g} (noise floor {fp['l1_noise']:.3g})")
     gen = (longrun["strategies"] or {}).get("generated")
     if gen:
-        print(f"  generated vs data: W1 = {gen['w1']:.3g} ± {gen['w1_se']:.2g}, KS = {gen['ks']:.3g} ± {gen['ks_se']:.2g}")
+        _say(f"  generated vs data: W1 = {gen['w1']:.3g} ± {gen['w1_se']:.2g}, KS = {gen['ks']:.3g} ± {gen['ks_se']:.2g}")
 
 
 def _check(args) -> int:
@@ -195,7 +280,7 @@ def _check(args) -> int:
 
     cfg = config.load(args.config)
     res = conditions.check_config(cfg)
-    print(conditions.format_report(res))
+    _say(conditions.format_report(res))
     if args.json:
         import json
 
@@ -229,24 +314,24 @@ def _weak_order(args) -> int:
         import json
 
         Path(args.json).write_text(json.dumps(storage.jsonable(res), indent=2))
-    print(weak.format_report(res))
+    _say(weak.format_report(res))
     return 0
 
 
 def _print_run(result, m, out) -> None:
     cfg = result.config
-    print(f"{cfg.game.name} game, {cfg.scheme.name} lr={cfg.scheme.lr:g} N={cfg.scheme.batch_size}, "
-          f"{cfg.dynamics} ({'order ' + str(cfg.scheme.order) if cfg.dynamics == 'sde' else 'discrete'}): "
-          f"{cfg.chains} chains × {result.steps_done} steps in {result.wall_seconds:.2f} s")
+    _say(f"{cfg.game.name} game, {cfg.scheme.name} lr={cfg.scheme.lr:g} N={cfg.scheme.batch_size}, "
+         f"{cfg.dynamics} ({'order ' + str(cfg.scheme.order) if cfg.dynamics == 'sde' else 'discrete'}): "
+         f"{cfg.chains} chains × {result.steps_done} steps in {result.wall_seconds:.2f} s")
     if result.n_diverged:
         first = min(result.divergences(), key=lambda d: d["t"])
-        print(f"  {result.n_diverged} chain(s) diverged and were excluded (first: chain {first['chain']} at t = {first['t']:.4g})")
+        _say(f"  {result.n_diverged} chain(s) diverged and were excluded (first: chain {first['chain']} at t = {first['t']:.4g})")
     with np.printoptions(precision=4, suppress=True):
         for name, mu, se in zip(result.game.param_names, m.mean, m.mean_mcse):
-            print(f"  E[{name}] = {mu: .4g} ± {se:.2g}")
-    print(f"  tr Cov = {m.trace_cov:.4g} ± {m.trace_cov_mcse:.2g}")
-    print(f"  {m.verdict}: {m.reason}")
-    print(f"  wrote {out}/summary.json, {out}/chains.nc")
+            _say(f"  E[{name}] = {mu: .4g} ± {se:.2g}")
+    _say(f"  tr Cov = {m.trace_cov:.4g} ± {m.trace_cov_mcse:.2g}")
+    _say(f"  {m.verdict}: {m.reason}")
+    _say(f"  wrote {out}/summary.json, {out}/chains.nc")
 
 
 def _sweep(args) -> int:
@@ -260,7 +345,7 @@ def _sweep(args) -> int:
                                 "set": list(args.sets), "seeds": args.seeds, "common_seeds": args.common_seeds,
                                 "workers": args.workers,
                                 "scheduler": args.scheduler, "no_report": args.no_report})
-    print(sweep.format_summary(res))
+    _say(sweep.format_summary(res))
     return 1 if res.failed else 0
 
 

@@ -29,6 +29,12 @@ SIMULATION_KEYS = (
 )
 BACKENDS = ("cpu", "cuda")
 DTYPES = ("float64", "float32")
+MAX_STEPS = 2**53
+"""Most steps a run may take: step counts stay exact integers (as floats and in the kernels'
+64-bit counters), and a run of more steps would not end."""
+MAX_KEEP_DRAWS = 10**7
+"""Most draws kept per chain: the analyses of the kept draws grow with their number (10⁸
+took minutes), and so does memory (``keep_chains × keep_draws × d × 8`` bytes)."""
 
 
 @dataclass
@@ -76,6 +82,16 @@ class Config:
         return int(round(self.t_burn / self.step_time))
 
     @property
+    def chunk_steps(self) -> int:
+        """Steps between checkpoints: ``chunks`` chunks of equal length (the last shorter)."""
+        return max(1, math.ceil(self.steps / self.chunks))
+
+    @property
+    def n_chunks(self) -> int:
+        """Checkpoints a run writes (at most ``chunks``, at most one per step)."""
+        return math.ceil(self.steps / self.chunk_steps)
+
+    @property
     def thin(self) -> int:
         """Steps between kept draws, so that at most ``keep_draws`` are kept."""
         return max(1, math.ceil((self.steps - self.burn_steps) / self.keep_draws))
@@ -108,13 +124,31 @@ def read_table(path: str | Path | None = None) -> dict:
         text, where = default_text(), "default example"
     else:
         try:
-            text, where = Path(path).read_text(), str(path)
+            text, where = Path(path).read_text(encoding="utf-8"), str(path)
         except OSError as exc:
             raise ConfigError("config", f"cannot read {path}: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError("config", f"{path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
+                                        f"offset {exc.start}); save it as UTF-8") from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("config", f"{where} is not valid TOML: {exc}") from None
+
+
+def _stat_every(sim: dict, post_steps: int, step_time: float) -> int:
+    """``simulation.stat_every``: steps between the statistics samples, at least two of them
+    in the ``post_steps`` steps after burn-in (fewer leave no moments to report)."""
+    if "stat_every" not in sim:
+        # statistics every ~0.05 units of SDE time: samples closer than that are nearly
+        # identical, and skipping them keeps the accumulators off the hot path
+        return max(1, min(int(round(0.05 / step_time)), post_steps // 2))
+    stat_every = integer(sim["stat_every"], "simulation.stat_every", low=1)
+    if post_steps // stat_every < 2:
+        raise ConfigError("simulation.stat_every", f"{stat_every} steps between statistics leaves fewer than 2 "
+                                                   f"samples in the {post_steps} steps after burn-in; "
+                                                   f"at most {max(1, post_steps // 2)}")
+    return stat_every
 
 
 def from_dict(table: dict) -> Config:
@@ -139,7 +173,7 @@ def from_dict(table: dict) -> Config:
     batch_size = integer(tr.get("batch_size", 1), "training.batch_size", low=1)
     dynamics = choice(sim.get("dynamics", "sde"), "simulation.dynamics", ("sde", "sga"))
     order = sim.get("order", default_order(scheme_name))
-    if order not in (1, 2) or isinstance(order, bool):
+    if type(order) is not int or order not in (1, 2):
         raise ConfigError("simulation.order", f"must be 1 (b0 only) or 2 (b0 + lr·b1), got {order!r}")
     chains = integer(sim.get("chains", 64), "simulation.chains", low=1)
     t_end = number(sim.get("t_end", 400.0), "simulation.t_end", low=0.0, strict=True)
@@ -150,6 +184,9 @@ def from_dict(table: dict) -> Config:
     seed = integer(sim.get("seed", 12345), "simulation.seed", low=0)
     escape_radius = number(sim.get("escape_radius", 1e6), "simulation.escape_radius", low=0.0, strict=True)
     keep_draws = integer(sim.get("keep_draws", 1000), "simulation.keep_draws", low=2)
+    if keep_draws > MAX_KEEP_DRAWS:
+        raise ConfigError("simulation.keep_draws", f"at most {MAX_KEEP_DRAWS:.0e} draws per chain are kept "
+                                                   f"(the analyses grow with their number), got {keep_draws:.3g}")
     keep_chains = integer(sim.get("keep_chains", 256), "simulation.keep_chains", low=1)
     chunks = integer(sim.get("chunks", 100), "simulation.chunks", low=1)
     backend = choice(sim.get("backend", "cpu"), "simulation.backend", BACKENDS)
@@ -163,9 +200,11 @@ def from_dict(table: dict) -> Config:
         raise ConfigError("simulation.t_end", f"must cover several steps of {step_time:g} (SDE time per step); got {t_end:g}")
     if t_end - t_burn < 4 * step_time:
         raise ConfigError("simulation.t_burn", f"leaves fewer than 4 steps after burn-in; lower it below {t_end - 4 * step_time:g}")
-    # statistics every ~0.05 units of SDE time: samples closer than that are nearly
-    # identical, and skipping them keeps the accumulators off the hot path
-    stat_every = integer(sim.get("stat_every", max(1, int(round(0.05 / step_time)))), "simulation.stat_every", low=1)
+    if t_end / step_time > MAX_STEPS:
+        raise ConfigError("simulation.t_end", f"t_end / {'dt' if dynamics == 'sde' else 'lr'} = {t_end:g} / "
+                                              f"{step_time:g} = {t_end / step_time:.3g} steps, more than a run can take "
+                                              f"({MAX_STEPS:.3g}); lower t_end or raise the step")
+    stat_every = _stat_every(sim, round(t_end / step_time) - round(t_burn / step_time), step_time)
 
     game = games.from_config(table["game"])
     x0 = vector(sim.get("x0", game.x0), "simulation.x0", game.d)

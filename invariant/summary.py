@@ -135,9 +135,15 @@ def fdr_section(result) -> dict:
     summed) with ``lhs, rhs, residual, mcse, z`` for the dynamics and order that were run —
     the exact discrete form for SGA chains — plus the running residuals
     (:func:`invariant.fdr.summary_section`).  A run without the FDR hook, or an analysis
-    that fails, is recorded as ``{"error": …}`` rather than stopping the run."""
+    that fails, is recorded as ``{"error": …}`` rather than stopping the run; a run whose
+    every chain diverged as ``{"skipped": …}``: the relations hold under a stationary law,
+    and there is none to test (no residuals, no ``settled_at``)."""
     from . import fdr
 
+    if result.n_diverged == result.config.chains:
+        first = min(d["t"] for d in result.divergences())
+        return {"skipped": f"every chain diverged, the first at t = {first:.4g}: no stationary law for the "
+                           "relations to test"}
     try:
         return fdr.summary_section(result)
     except Exception as exc:  # noqa: BLE001 — a diagnostic must not kill the run

@@ -6,10 +6,9 @@ factory takes the ``[game]`` table and returns a :class:`~invariant.games.base.G
 """
 from __future__ import annotations
 
-import importlib
-
 from ..errors import ConfigError
 from .base import KERNEL_FUNCTIONS, Game
+from .validate import user_function
 
 BUILTIN = {
     "bilinear": "invariant.games.bilinear:from_config",
@@ -26,12 +25,7 @@ def from_config(table: dict) -> Game:
     target = BUILTIN.get(name, name)
     if ":" not in target:
         raise ConfigError("game.name", f"unknown game {name!r}; use one of {', '.join(BUILTIN)} or 'pkg.module:factory'")
-    module, attr = target.split(":", 1)
-    try:
-        factory = getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError("game.name", f"cannot import {target!r} ({exc})") from None
-    game = factory(table)
+    game = user_function(target, "game.name", "a factory taking the [game] table and returning a Game")(table)
     if not isinstance(game, Game):
         raise ConfigError("game.name", f"{target!r} must return an invariant.games.Game, got {type(game).__name__}")
     return game

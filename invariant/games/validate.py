@@ -1,6 +1,10 @@
 """Validators for config values: each raises ``ConfigError`` naming the field and the fix."""
 from __future__ import annotations
 
+import importlib
+import inspect
+import sys
+
 import numpy as np
 
 from ..errors import ConfigError
@@ -74,3 +78,46 @@ def psd_matrix(value, field: str, size: int) -> np.ndarray:
     if lam_min < -1e-10 * max(1.0, np.abs(a).max()):
         raise ConfigError(field, f"must be positive semi-definite (a covariance); smallest eigenvalue is {lam_min:.3g}")
     return a
+
+
+def user_function(target: str, field: str, what: str):
+    """The function a config names as ``"pkg.module:function"``, checked before anything of
+    it is called: a config is data, and what it names must not run code it was not written
+    for (``os:system``, a class, a module whose import has effects).
+
+    Parameters
+    ----------
+    target : str
+        ``"pkg.module:function"``.
+    field : str
+        The config key naming it, for the error.
+    what : str
+        What the function must be, e.g. ``"a factory taking the [game] table"``.
+
+    Returns
+    -------
+    function
+        A Python function (``def``) of a module outside the standard library that takes one
+        positional argument.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``field``, before the module is imported where it is the standard library's,
+        before the function is called otherwise.
+    """
+    module, _, attr = target.partition(":")
+    if module.split(".")[0] in sys.stdlib_module_names:  # no game or V there; importing some runs code
+        raise ConfigError(field, f"{target!r} is in Python's standard library; it must be {what}")
+    try:
+        fn = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ConfigError(field, f"cannot import {target!r} ({exc})") from None
+    if not inspect.isfunction(fn):
+        raise ConfigError(field, f"{target!r} is a {type(fn).__name__}, not a function defined in a Python module; "
+                                 f"it must be {what}")
+    try:
+        inspect.signature(fn).bind(None)
+    except TypeError:
+        raise ConfigError(field, f"{target!r} must take one argument: it must be {what}") from None
+    return fn
