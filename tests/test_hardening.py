@@ -69,6 +69,8 @@ BAD = [
     ('name = "bilinear"', 'name = "os:system"', "game.name"),  # would call os.system(table)
     ('name = "bilinear"', 'name = "subprocess:Popen"', "game.name"),
     ('name = "bilinear"', 'name = "antigravity:x"', "game.name"),  # importing it opens a browser
+    ("[mixing]", '[conditions]\nlyapunov = "os:system"\n[mixing]', "conditions.lyapunov"),  # would call os.system(x)
+    ("[mixing]", '[conditions]\nlyapunov = "numpy:ndarray"\n[mixing]', "conditions.lyapunov"),  # a class
 ]
 
 

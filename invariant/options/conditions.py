@@ -6,11 +6,10 @@ Read by :mod:`invariant.conditions` (C1–C4 of ``docs/theory.md §4``); validat
 """
 from __future__ import annotations
 
-import importlib
 from typing import Callable
 
 from ..errors import ConfigError
-from ..games.validate import integer, number
+from ..games.validate import integer, number, user_function
 
 __all__ = ["DEFAULTS", "AUTO", "SMALL_D", "LYAPUNOV_BUILTIN", "validate_options", "budget", "lyapunov_function"]
 
@@ -102,13 +101,9 @@ def lyapunov_function(target: str) -> Callable:
     Raises
     ------
     ConfigError
-        If it cannot be imported or is not callable.
+        If it is in the standard library, cannot be imported, or is not a Python
+        function of one argument.
     """
-    module, _, attr = target.partition(":")
-    try:
-        fn = getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise ConfigError("conditions.lyapunov", f"cannot import {target!r} ({exc})") from None
-    if not callable(fn):
-        raise ConfigError("conditions.lyapunov", f"{target!r} is not callable")
-    return fn
+    # checked like a game factory: a config is data, so what it names must be a Python
+    # function outside the standard library (``os:system`` is refused before it can run)
+    return user_function(target, "conditions.lyapunov", "a function V(x) of the state")

@@ -18,6 +18,8 @@ def section(ctx: RunContext) -> str:
     sec = ctx.get("fdr")
     if not isinstance(sec, dict):
         return H.missing("The FDRs were not evaluated for this run (summary.json has no fdr section).")
+    if "skipped" in sec and not any(k in sec for k, _ in RELATIONS):
+        return H.missing(f"No FDRs: {sec['skipped']}; residuals of diverged chains would mean nothing.")
     if "error" in sec and not any(k in sec for k, _ in RELATIONS):
         return H.missing(f"No FDRs: the analysis failed or had nothing to work on ({sec['error']}).")
     form = ("exact discrete relations of the SGA chain (gradients as applied)" if sec.get("form") == "discrete"
