@@ -37,12 +37,12 @@ def _variants():
 
 def test_every_variant_renders_and_compiles_in_under_a_second():
     variants = list(_variants())
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # this process's CPU time: the machine may be shared
     texts = {}
     for name, make in variants:
         texts[name] = make()
         compile(texts[name], name, "exec")
-    elapsed = time.perf_counter() - t0
+    elapsed = time.process_time() - t0
     print(f"{len(texts)} modules rendered and compiled in {elapsed:.2f} s")
     assert elapsed < 1.0
     for name, text in texts.items():

@@ -129,7 +129,7 @@ def device_function(fn: ast.FunctionDef, where: str, globals_rename: dict, float
     fn = _ToDevice(where, rename, float32).visit(fn)
     fn.name = globals_rename.get(fn.name, fn.name)
     fn.decorator_list = [ast.Name("device", ast.Load())]
-    return ast.unparse(ast.fix_missing_locations(fn))
+    return ast.unparse(fn)  # unparse needs no source locations
 
 
 def _jitted(module_name: str, name: str) -> ast.FunctionDef:
