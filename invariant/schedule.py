@@ -64,7 +64,7 @@ from .engine.run import _generators
 from .options.schedule import KINDS, SCHEDULE_KEYS, ScheduleOptions, validate_options
 from .schemes import SCHEME_ID
 
-__all__ = ["KINDS", "SCHEDULE_KEYS", "ScheduleOptions", "validate_options", "train", "ScheduleResult"]
+__all__ = ["KINDS", "SCHEDULE_KEYS", "ScheduleOptions", "ScheduleResult", "train", "validate_options"]
 
 _KIND_ID = {k: i for i, k in enumerate(KINDS)}
 MAX_BATCHES = 256  # batch sums kept per window (pairs merge beyond)

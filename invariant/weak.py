@@ -52,7 +52,13 @@ from statsmodels.regression.linear_model import WLS
 from . import exact
 from .engine import pcg64, render
 from .engine.build import load_generated
-from .options.weak import DEFAULT_LRS, N_BLOCKS, WEAK_KEYS, WeakOptions, validate_options
+from .options.weak import (
+    DEFAULT_LRS,
+    N_BLOCKS,
+    WEAK_KEYS,
+    WeakOptions,
+    validate_options,
+)
 from .schemes import SCHEME_ID, Scheme
 
 __all__ = [
@@ -60,11 +66,11 @@ __all__ = [
     "DEFAULT_LRS",
     "WEAK_KEYS",
     "WeakOptions",
-    "validate_options",
     "fit_order",
-    "step_halving",
-    "weak_order",
     "format_report",
+    "step_halving",
+    "validate_options",
+    "weak_order",
 ]
 
 COMPARISONS = (

@@ -7,10 +7,10 @@ import ast
 import time
 
 import pytest
+from conftest import make_config
 
 from invariant import fdr, schedule, weak
 from invariant.engine import Hook, build, cuda_build, render
-from conftest import make_config
 
 GAMES = {"stack": ("invariant.games.bilinear", 5, 3), "heap": ("invariant.games.bilinear", 64, 32),
          "dirac": ("invariant.games.dirac", 2, 1)}

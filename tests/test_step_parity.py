@@ -7,11 +7,11 @@ take the same minibatches (docs/theory.md §2).
 """
 import numpy as np
 import pytest
+from conftest import make_config
 
 from invariant.engine import pcg64, render
 from invariant.engine.build import load_generated
 from invariant.schemes import SCHEME_ID, Scheme
-from conftest import make_config
 
 DIRAC = {"name": "dirac", "regularizer": "r1", "gamma": 0.6}
 LR, BATCH = 0.1, 4

@@ -75,7 +75,7 @@ class Hook:
         return {"names": list(self.names), "source": self.source, "rng": bool(self.rng), "work": int(self.work)}
 
     @classmethod
-    def from_dict(cls, h: dict) -> "Hook":
+    def from_dict(cls, h: dict) -> Hook:
         return cls(tuple(h["names"]), h["source"], bool(h.get("rng", False)), int(h.get("work", 0)))
 
 
@@ -92,7 +92,7 @@ the minibatch gradient actually applied and the parameter it was applied to, ``�
 step, ``−∇g(x)·Δ/lr`` and ``(g(x+Δ) − g(x) − ∇g(x)·Δ)/lr`` (an exact discrete FDR1)."""
 
 
-def observable_names(dynamics: str, hook: "Hook") -> tuple:
+def observable_names(dynamics: str, hook: Hook) -> tuple:
     """Names of the observables a run accumulates, in column order."""
     extra = APPLIED_OBSERVABLES if dynamics == "sga" else ()
     return STANDARD_OBSERVABLES + tuple(hook.names) + extra

@@ -46,7 +46,7 @@ class Template:
     body: str
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def template(name: str) -> Template:
     """The template ``templates/<name>``, split at its header block."""
     text = (TEMPLATES / name).read_text()

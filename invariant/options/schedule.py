@@ -45,7 +45,7 @@ class ScheduleOptions:
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in SCHEDULE_KEYS}
 
-    def resolve(self, lr: float, iterations: int) -> "ScheduleOptions":
+    def resolve(self, lr: float, iterations: int) -> ScheduleOptions:
         """Fill the budget-dependent defaults for ``iterations`` at initial rate ``lr``."""
         it = int(self.iterations or iterations)
         return ScheduleOptions(

@@ -12,7 +12,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..games.validate import choice, integer, number, vector
 
-__all__ = ["DEFAULT_LRS", "WEAK_KEYS", "N_BLOCKS", "WeakOptions", "validate_options"]
+__all__ = ["DEFAULT_LRS", "N_BLOCKS", "WEAK_KEYS", "WeakOptions", "validate_options"]
 
 # lr = 0.2 is pre-asymptotic on nonlinear games (Dirac + R1: local ALT slope 1.81 between
 # 0.2 and 0.1, fitted intervals then exclude 2); from 0.1 down the fits cover 1 and 2

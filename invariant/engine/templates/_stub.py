@@ -23,9 +23,9 @@ _F = float  # the state's numba dtype (float64 or float32)
 LOCAL_N = 1  # length of a thread-local scratch vector a game kernel allocates
 
 
-def _NORMAL(rng, i): ...  # noqa: N802 — a draw of the state's dtype from xoroshiro128+ state rng[i]
-def _UNIFORM(rng, i): ...  # noqa: N802
-def _UNIFORM64(rng, i): ...  # noqa: N802
+def _NORMAL(rng, i): ...  # a draw of the state's dtype from xoroshiro128+ state rng[i]
+def _UNIFORM(rng, i): ...
+def _UNIFORM64(rng, i): ...
 
 
 # --- the game's kernels (games/base.py), inlined into the chain loops

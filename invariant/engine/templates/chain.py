@@ -9,6 +9,7 @@ from numba import njit
 
 from invariant.engine.templates._stub import N_OBS, N_STD, Q_TRI, _loss_with_grad
 from invariant.engine.templates.hook_plain import _observe_extra
+
 # </header>
 
 

@@ -14,11 +14,28 @@ from invariant.engine.pcg64 import load as _stream_load
 from invariant.engine.pcg64 import slot as _stream_slot
 from invariant.engine.pcg64 import store as _stream_store
 from invariant.engine.scratch import stack_ptr
-from invariant.engine.templates._stub import HOOK_ROWS, N_APPLIED, N_OBS, N_OBS_MAX, USE_B1, _grad, _loss
-from invariant.engine.templates.chain import (_book, _escaped, _first_events, _flush, _stage, _step_lin, _stop,
-                                              _unstage)
+from invariant.engine.templates._stub import (
+    HOOK_ROWS,
+    N_APPLIED,
+    N_OBS,
+    N_OBS_MAX,
+    USE_B1,
+    _grad,
+    _loss,
+)
+from invariant.engine.templates.chain import (
+    _book,
+    _escaped,
+    _first_events,
+    _flush,
+    _stage,
+    _step_lin,
+    _stop,
+    _unstage,
+)
 from invariant.engine.templates.scratch_stack import _dims, _tri, _tri_queue, _vec
 from invariant.engine.templates.step import _drift, _em_update, _sga_update
+
 # </header>
 
 

@@ -10,11 +10,33 @@ from numba import cuda, float64, int64
 from numba.cuda.random import xoroshiro128p_dtype
 
 from invariant.engine.cuda_device import device, simulated
-from invariant.engine.templates._stub import (D, D_THETA, D_TRI, HOOK_ROWS, N_APPLIED, N_OBS, Q_TRI, _F, _NORMAL,
-                                              _UNIFORM, _UNIFORM64, _grad, _loss)
-from invariant.engine.templates.chain import (_book, _escaped, _first_events, _flush, _stage, _step_lin, _stop,
-                                              _unstage)
+from invariant.engine.templates._stub import (
+    _F,
+    _NORMAL,
+    _UNIFORM,
+    _UNIFORM64,
+    D_THETA,
+    D_TRI,
+    HOOK_ROWS,
+    N_APPLIED,
+    N_OBS,
+    Q_TRI,
+    D,
+    _grad,
+    _loss,
+)
+from invariant.engine.templates.chain import (
+    _book,
+    _escaped,
+    _first_events,
+    _flush,
+    _stage,
+    _step_lin,
+    _stop,
+    _unstage,
+)
 from invariant.engine.templates.step import _drift, _em_update, _sga_update
+
 # </header>
 
 THREADS = 128  # threads per block

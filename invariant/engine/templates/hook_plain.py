@@ -7,6 +7,7 @@ source the renderer places in the module beside this.
 from numba import njit
 
 from invariant.engine.templates._stub import observe_extra
+
 # </header>
 
 

@@ -7,6 +7,7 @@ the last two rows hold copies of x and ∇g.
 from numba import njit
 
 from invariant.engine.templates._stub import HOOK_WORK, observe_extra
+
 # </header>
 
 

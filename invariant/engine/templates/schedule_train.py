@@ -13,6 +13,7 @@ from invariant.engine.pcg64 import slot as _stream_slot
 from invariant.engine.pcg64 import store as _stream_store
 from invariant.engine.templates._stub import MAX_BATCHES
 from invariant.engine.templates.step import _sga_update
+
 # </header>
 
 N_CHECK = 9  # iteration, lr, R_theta, SE_theta, R_omega, SE_omega, R_sum, SE_sum, decayed

@@ -7,6 +7,7 @@ import numpy as np
 from numba import njit
 
 from invariant.engine.templates._stub import Q_TRI
+
 # </header>
 
 

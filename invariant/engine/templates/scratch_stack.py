@@ -7,7 +7,8 @@ over them unroll and the vectors live in registers.
 from numba import carray, njit
 
 from invariant.engine.scratch import stack_ptr
-from invariant.engine.templates._stub import D, D_THETA, D_TRI
+from invariant.engine.templates._stub import D_THETA, D_TRI, D
+
 # </header>
 
 

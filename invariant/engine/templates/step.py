@@ -10,6 +10,7 @@ same update as readable numpy (tests/test_step_parity.py checks they agree).
 from numba import njit
 
 from invariant.engine.templates._stub import _batch_grad, _grad, _hvp, _loss, _noise
+
 # </header>
 
 

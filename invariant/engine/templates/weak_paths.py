@@ -14,6 +14,7 @@ from invariant.engine.pcg64 import slot as _stream_slot
 from invariant.engine.pcg64 import store as _stream_store
 from invariant.engine.templates._stub import _noise
 from invariant.engine.templates.step import _drift, _sga_update
+
 # </header>
 
 
