@@ -19,6 +19,8 @@ from .errors import ConfigError  # noqa: F401  (re-exported)
 from .games.validate import choice, integer, number, vector
 from .options.conditions import validate_options as conditions_options
 from .options.mixing import validate_options as mixing_options
+from .options.schedule import validate_options as schedule_options
+from .options.weak import validate_options as weak_options
 from .schemes import SCHEMES, Scheme, default_order
 
 SECTIONS = ("game", "training", "simulation", "conditions", "mixing", "weak")
@@ -227,13 +229,9 @@ def from_dict(table: dict) -> Config:
     resolved["mixing"] = mixing.as_dict()
     schedule = weak = None
     if "schedule" in tr:  # read by invariant.schedule.train; `invariant run` keeps training.lr fixed
-        from .schedule import validate_options as schedule_options
-
         schedule = schedule_options(tr["schedule"], lr)
         resolved["training"]["schedule"] = schedule.as_dict()
     if "weak" in table:  # read by `invariant weak-order`
-        from .weak import validate_options as weak_options
-
         weak = weak_options(table["weak"], game.d)
         resolved["weak"] = weak.as_dict()
     return Config(

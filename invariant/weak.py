@@ -42,26 +42,35 @@ applies it to each scheme's mean curve ``E x(t)`` on the ladder.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg as sla
 from scipy import stats
+from scipy.integrate import solve_ivp
+from statsmodels.regression.linear_model import WLS
 
-from .errors import ConfigError
-from .games.validate import choice, integer, number, vector
-from .schemes import Scheme
+from . import exact
+from .engine import pcg64, render
+from .engine.build import load_generated
+from .options.weak import (
+    DEFAULT_LRS,
+    N_BLOCKS,
+    WEAK_KEYS,
+    WeakOptions,
+    validate_options,
+)
+from .schemes import SCHEME_ID, Scheme
 
 __all__ = [
     "COMPARISONS",
     "DEFAULT_LRS",
     "WEAK_KEYS",
     "WeakOptions",
-    "validate_options",
     "fit_order",
-    "step_halving",
-    "weak_order",
     "format_report",
+    "step_halving",
+    "validate_options",
+    "weak_order",
 ]
 
 COMPARISONS = (
@@ -74,97 +83,7 @@ COMPARISONS = (
 )
 """(SDE, discrete scheme, expected weak order) of every comparison reported (MATH.md §8)."""
 
-# lr = 0.2 is pre-asymptotic on nonlinear games (Dirac + R1: local ALT slope 1.81 between
-# 0.2 and 0.1, fitted intervals then exclude 2); from 0.1 down the fits cover 1 and 2
-DEFAULT_LRS = (0.1, 0.05, 0.025, 0.0125)
-WEAK_KEYS = ("horizon", "lrs", "offset", "init", "init_scale", "paths", "seed", "substeps")
-N_BLOCKS = 64  # independent blocks of Monte Carlo paths (one generator each): standard errors
 NOISE_Z = 2.0  # errors within this many standard errors of zero are "below the noise"
-
-
-@dataclass
-class WeakOptions:
-    """Options of the weak-order analysis (the optional ``[weak]`` config table).
-
-    Attributes
-    ----------
-    horizon : float
-        SDE time ``T`` at which errors are measured (``k = round(T/η)`` steps).
-    lrs : tuple of float
-        The learning-rate ladder.
-    offset : float or ndarray
-        Initial point ``x0 + offset`` (a number is added to every coordinate).
-    init : {"point", "gaussian"}
-        Initial law: a point mass, or ``N(x0 + offset, init_scale² I)``.
-    init_scale : float
-    paths : int
-        Monte Carlo paths per scheme and learning rate (Monte Carlo method only).
-    seed : int
-    substeps : int
-        Euler–Maruyama steps per learning rate of the SDE reference's coarse level (the fine
-        level takes twice as many; Monte Carlo method only).
-    """
-
-    horizon: float = 2.0
-    lrs: tuple = DEFAULT_LRS
-    offset: object = 1.0
-    init: str = "point"
-    init_scale: float = 0.0
-    paths: int = 16384
-    seed: int = 0
-    substeps: int = 2
-
-    def as_dict(self) -> dict:
-        off = self.offset
-        return {"horizon": self.horizon, "lrs": list(self.lrs),
-                "offset": off.tolist() if isinstance(off, np.ndarray) else off, "init": self.init,
-                "init_scale": self.init_scale, "paths": self.paths, "seed": self.seed, "substeps": self.substeps}
-
-
-def _lrs(value, field_name: str) -> tuple:
-    if not isinstance(value, (list, tuple)) or len(value) < 2:
-        raise ConfigError(field_name, f"must be a list of at least two learning rates, e.g. [0.2, 0.1, 0.05]; got {value!r}")
-    out = tuple(number(v, field_name, low=0.0, strict=True) for v in value)
-    if len(set(out)) != len(out):
-        raise ConfigError(field_name, f"must hold distinct learning rates, got {list(out)}")
-    return tuple(sorted(out, reverse=True))
-
-
-def validate_options(table, d: int | None = None, prefix: str = "weak") -> WeakOptions:
-    """Validate a ``[weak]`` table (errors are ``ConfigError("weak.<key>", …)``).
-
-    Parameters
-    ----------
-    table : dict or None
-    d : int, optional
-        State dimension (to check a vector ``offset``).
-    prefix : str
-        Field prefix used in error messages.
-    """
-    table = dict(table or {})
-    for key in table:
-        if key not in WEAK_KEYS:
-            raise ConfigError(f"{prefix}.{key}", f"unknown key; allowed: {', '.join(WEAK_KEYS)}")
-    horizon = number(table.get("horizon", 2.0), f"{prefix}.horizon", low=0.0, strict=True)
-    lrs = _lrs(table.get("lrs", list(DEFAULT_LRS)), f"{prefix}.lrs")
-    for lr in lrs:
-        if round(horizon / lr) < 2:
-            raise ConfigError(f"{prefix}.lrs", f"learning rate {lr:g} leaves fewer than 2 steps before horizon {horizon:g}")
-    off = table.get("offset", 1.0)
-    if isinstance(off, (list, tuple, np.ndarray)):
-        offset = vector(off, f"{prefix}.offset", d)
-    else:
-        offset = number(off, f"{prefix}.offset")
-    init = choice(table.get("init", "point"), f"{prefix}.init", ("point", "gaussian"))
-    init_scale = number(table.get("init_scale", 0.0 if init == "point" else 0.1), f"{prefix}.init_scale", low=0.0)
-    if init == "gaussian" and init_scale == 0.0:
-        raise ConfigError(f"{prefix}.init_scale", "must be > 0 with init = 'gaussian' (use init = 'point' for a point mass)")
-    if init == "point" and init_scale != 0.0:
-        raise ConfigError(f"{prefix}.init_scale", "is only used with init = 'gaussian'")
-    paths = integer(table.get("paths", 16384), f"{prefix}.paths", low=N_BLOCKS * 4)
-    seed = integer(table.get("seed", 0), f"{prefix}.seed", low=0)
-    substeps = integer(table.get("substeps", 2), f"{prefix}.substeps", low=1)
-    return WeakOptions(horizon, lrs, offset, init, init_scale, paths, seed, substeps)
 
 
 # --------------------------------------------------------------------------- fitting
@@ -190,7 +109,7 @@ def fit_order(lrs, errors, se=None, level: float = 0.95, noise_z: float = NOISE_
     dict
         ``order``, ``order_interval`` ([lo, hi]), ``used`` (mask of the points fitted),
         ``below_noise`` (mask), ``local_orders`` (slopes between neighbouring learning rates),
-        ``note``.
+        ``note``; with an order, ``intercept`` (of the fitted line ``log|e| = c + order·log lr``).
     """
     lrs = np.asarray(lrs, dtype=float)
     e = np.abs(np.asarray(errors, dtype=float))
@@ -211,36 +130,29 @@ def fit_order(lrs, errors, se=None, level: float = 0.95, noise_z: float = NOISE_
                    note=("errors below the Monte Carlo noise at all but %d learning rate(s): no order can be fitted" % n)
                    if se is not None else "errors vanish: no order can be fitted")
         return out
+    # weighted least squares of log|e| on log lr, Var log|e| ≈ (se/e)² (ordinary without se)
+    w = np.ones(n) if se is None else (e[use] / se[use]) ** 2
     x = np.log(lrs[use])
-    y = np.log(e[use])
-    if se is None:
-        w = np.ones(n)
-    else:
-        w = (e[use] / se[use]) ** 2
-    xm = np.sum(w * x) / w.sum()
-    ym = np.sum(w * y) / w.sum()
-    sxx = np.sum(w * (x - xm) ** 2)
-    slope = float(np.sum(w * (x - xm) * (y - ym)) / sxx)
-    r = y - ym - slope * (x - xm)
+    fit = WLS(np.log(e[use]), np.column_stack([np.ones(n), x]), weights=w).fit()
+    slope = float(fit.params[1])
+    var = float(fit.normalized_cov_params[1, 1])  # 1 / Σw(x − x̄)²
     q = 0.5 + level / 2
     if se is None:
         if n > 2:
-            s2 = np.sum(r**2) / (n - 2)
-            half = float(stats.t.ppf(q, n - 2) * math.sqrt(s2 / sxx))
+            half = float(stats.t.ppf(q, n - 2) * math.sqrt(fit.scale * var))
         else:
             half = 0.0
             out["note"] = "two points: no interval"
     else:
-        var = 1.0 / sxx
-        chi2 = float(np.sum(w * r**2) / (n - 2)) if n > 2 else 1.0
+        chi2 = float(fit.scale) if n > 2 else 1.0  # Σw r²/(n − 2)
         if chi2 > 1.0:
-            var *= chi2
-            half = float(stats.t.ppf(q, n - 2) * math.sqrt(var))
+            half = float(stats.t.ppf(q, n - 2) * math.sqrt(chi2 * var))
         else:
             half = float(stats.norm.ppf(q) * math.sqrt(var))
         if below.any():
             lo = ", ".join(f"{v:g}" for v in lrs[below])
             out["note"] = f"error below the Monte Carlo noise (|e| < {noise_z:g} SE) at lr = {lo}: left out"
+    out["intercept"] = float(fit.params[0])
     out.update(order=slope, order_interval=[slope - half, slope + half])
     return out
 
@@ -329,8 +241,6 @@ def _errors_from_moments(md, Pd, ms, Ps):
 
 # --------------------------------------------------------------------------- exact path
 def _exact(cfg, opts, comparisons):
-    from . import exact
-
     game = cfg.game
     N = cfg.scheme.batch_size
     m0, P0 = _initial(cfg, opts)
@@ -364,163 +274,20 @@ def _exact(cfg, opts, comparisons):
 
 
 # --------------------------------------------------------------------------- Monte Carlo path
-_TEMPLATE = '''\
-# Generated by invariant.weak -- do not edit.  Weak-error paths for the game {game}.
-{preamble}
-
-@njit(cache=True, inline="always")
-def _cv_add(Lam, j, delta, cv):
-    d = cv.shape[0]
-    for i in range(d):
-        s = 0.0
-        for l in range(d):
-            s += Lam[j, i, l] * delta[l]
-        cv[i] += s
-
-
-@njit(cache=True, inline="always")
-def _book(b, x, xbar, cv, sx, sxx):
-    # control-variate-adjusted sums: x − cv and x xᵀ − (x̄ cvᵀ + cv x̄ᵀ)
-    d = x.shape[0]
-    for i in range(d):
-        sx[b, i] += x[i] - cv[i]
-        for j in range(d):
-            sxx[b, i, j] += x[i] * x[j] - xbar[i] * cv[j] - cv[i] * xbar[j]
-
-
-@njit(cache=True, parallel=True)
-def discrete_paths(X0, m_init, p, data, gens, dth, lr, batch_size, scheme, k, Lam, xbar, sx, sxx, traj):
-    """Paths of the discrete scheme (0 SML, 1 ALT-D, 2 ALT-G) with minibatch gradients; block
-    b of the paths draws from gens[b] and books into row b of the sums."""
-    n, d = X0.shape
-    nb = len(gens)
-    for b in prange(nb):
-        rng = gens[np.int64(b)]
-        lo = b * n // nb
-        hi = (b + 1) * n // nb
-        x = np.empty(d)
-        gx = np.empty(d)
-        gb = np.empty(d)
-        delta = np.empty(d)
-        cv = np.empty(d)
-        for c in range(lo, hi):
-            for i in range(d):
-                x[i] = X0[c, i]
-                delta[i] = X0[c, i] - m_init[i]
-                cv[i] = 0.0
-            _cv_add(Lam, 0, delta, cv)
-            for i in range(d):
-                traj[b, 0, i] += x[i]
-            for j in range(k):
-                if scheme == 0:
-                    _grad(x, p, data, gx)
-                    _batch_grad(x, p, data, rng, batch_size, 0, gb)
-                    _batch_grad(x, p, data, rng, batch_size, 1, gb)
-                    for i in range(d):
-                        if i < dth:
-                            delta[i] = -lr * (gb[i] - gx[i])
-                            x[i] -= lr * gb[i]
-                        else:
-                            delta[i] = lr * (gb[i] - gx[i])
-                            x[i] += lr * gb[i]
-                elif scheme == 1:
-                    _grad(x, p, data, gx)
-                    _batch_grad(x, p, data, rng, batch_size, 1, gb)
-                    for i in range(dth, d):
-                        delta[i] = lr * (gb[i] - gx[i])
-                        x[i] += lr * gb[i]
-                    _grad(x, p, data, gx)
-                    _batch_grad(x, p, data, rng, batch_size, 0, gb)
-                    for i in range(dth):
-                        delta[i] = -lr * (gb[i] - gx[i])
-                        x[i] -= lr * gb[i]
-                else:
-                    _grad(x, p, data, gx)
-                    _batch_grad(x, p, data, rng, batch_size, 0, gb)
-                    for i in range(dth):
-                        delta[i] = -lr * (gb[i] - gx[i])
-                        x[i] -= lr * gb[i]
-                    _grad(x, p, data, gx)
-                    _batch_grad(x, p, data, rng, batch_size, 1, gb)
-                    for i in range(dth, d):
-                        delta[i] = lr * (gb[i] - gx[i])
-                        x[i] += lr * gb[i]
-                _cv_add(Lam, j + 1, delta, cv)
-                for i in range(d):
-                    traj[b, j + 1, i] += x[i]
-            _book(b, x, xbar, cv, sx, sxx)
-
-
-@njit(cache=True, parallel=True)
-def sde_paths(X0, m_init, p, data, gens, twins, dth, lr, batch_size, use_b1, s_th, s_om, k, m, Lam,
-              xbar_f, xbar_c, sx_f, sxx_f, sx_c, sxx_c):
-    """Euler–Maruyama paths at dt = lr/(2m) (fine) and lr/m (coarse) sharing their Brownian
-    increments: the coarse step replays the fine steps' two normal vectors through the twin
-    generator (same state as gens[b]), L(x)(z1 + z2) = noise(z1) + noise(z2)."""
-    n, d = X0.shape
-    nb = len(gens)
-    dt_c = lr / m
-    dt_f = 0.5 * dt_c
-    scale = np.sqrt(dt_f * lr / batch_size)
-    for b in prange(nb):
-        rng = gens[np.int64(b)]
-        tw = twins[np.int64(b)]
-        xf = np.empty(d)
-        xc = np.empty(d)
-        gx = np.empty(d)
-        u = np.empty(d)
-        v = np.empty(d)
-        w = np.empty(d)
-        bb = np.empty(d)
-        z = np.empty(d)
-        z2 = np.empty(d)
-        delta = np.empty(d)
-        cvf = np.empty(d)
-        cvc = np.empty(d)
-        lo = b * n // nb
-        hi = (b + 1) * n // nb
-        for c in range(lo, hi):
-            for i in range(d):
-                xf[i] = X0[c, i]
-                xc[i] = X0[c, i]
-                delta[i] = X0[c, i] - m_init[i]
-                cvf[i] = 0.0
-            _cv_add(Lam, 0, delta, cvf)
-            for i in range(d):
-                cvc[i] = cvf[i]
-            for j in range(k):
-                for s in range(m):
-                    for h in range(2):
-                        _drift(xf, p, data, lr, use_b1, s_th, s_om, dth, gx, u, v, w, bb)
-                        _noise(xf, p, data, rng, z)
-                        for i in range(d):
-                            delta[i] = scale * z[i]
-                            xf[i] += dt_f * bb[i] + delta[i]
-                        _cv_add(Lam, j + 1, delta, cvf)
-                    _drift(xc, p, data, lr, use_b1, s_th, s_om, dth, gx, u, v, w, bb)
-                    _noise(xc, p, data, tw, z)
-                    _noise(xc, p, data, tw, z2)
-                    for i in range(d):
-                        delta[i] = scale * (z[i] + z2[i])
-                        xc[i] += dt_c * bb[i] + delta[i]
-                    _cv_add(Lam, j + 1, delta, cvc)
-            _book(b, xf, xbar_f, cvf, sx_f, sxx_f)
-            _book(b, xc, xbar_c, cvc, sx_c, sxx_c)
-'''
-
-
 def _weak_kernels(game_module: str):
-    from .engine.build import game_preamble, load_generated
-
-    text = _TEMPLATE.format(game=game_module, preamble=game_preamble(game_module))
-    return load_generated("invariant_weak", text, game_module)
+    return load_generated("invariant_weak", kernels_text(game_module), game_module)
 
 
-def _gens(entropy, n):
-    from numba.typed import List
+def kernels_text(game_module: str) -> str:
+    """The weak-order paths' kernel module: the engine's step (templates ``step.py``) and the
+    paths (``weak_paths.py``)."""
+    return render.cpu_module(f"Weak-error paths for the game {game_module}.", game_module,
+                             ["step.py", "weak_paths.py"], {})
 
-    seqs = np.random.SeedSequence(entropy).spawn(n)
-    return List([np.random.Generator(np.random.PCG64(s)) for s in seqs]), seqs
+
+def _streams(entropy, n) -> np.ndarray:
+    """PCG64 words of ``n`` streams spawned from ``SeedSequence(entropy)``, as the engine's."""
+    return pcg64.streams(pcg64.generators(np.random.SeedSequence(entropy), n))
 
 
 def _jac_b0(game, x):
@@ -554,8 +321,6 @@ def _rk4(f, x, h):
 
 
 def _ode(game, sch, x0, T):
-    from scipy.integrate import solve_ivp
-
     sol = solve_ivp(lambda t, y: sch.drift(game, y), (0.0, T), np.asarray(x0, float), method="DOP853",
                     rtol=1e-12, atol=1e-13)
     if not sol.success:
@@ -591,7 +356,6 @@ def _monte_carlo(cfg, opts, comparisons, progress=False):
     sdes = sorted({c[0] for c in comparisons})
     schemes = sorted({c[1] for c in comparisons})
     disc, sde_est, curves = {}, {}, {}
-    scheme_id = {"sml": 0, "alt-d": 1, "alt-g": 2}
     for li, (lr, k) in enumerate(zip(lrs, steps)):
         rng0 = np.random.default_rng([opts.seed, li, 7])
         X0 = m0 + opts.init_scale * rng0.standard_normal((n, d)) if opts.init == "gaussian" else np.tile(m0, (n, 1))
@@ -602,11 +366,11 @@ def _monte_carlo(cfg, opts, comparisons, progress=False):
             sch = Scheme(scheme, lr, N, 1)
             for _ in range(k):
                 xbar = sch.step(game, xbar)
-            gens, _ = _gens([opts.seed, li, 100 + si], nb)
+            streams = _streams([opts.seed, li, 100 + si], nb)
             sx = np.zeros((nb, d))
             sxx = np.zeros((nb, d, d))
             traj = np.zeros((nb, k + 1, d))
-            ker.discrete_paths(X0, m0, game.params, game.data, gens, dth, lr, N, scheme_id[scheme], k, Lam,
+            ker.discrete_paths(X0, m0, game.params, game.data, streams, dth, lr, N, SCHEME_ID[scheme], k, Lam,
                                xbar, sx, sxx, traj)
             disc[scheme, lr] = _block_moments(sx, sxx, counts)
             tb = traj / counts[:, None, None]
@@ -621,17 +385,16 @@ def _monte_carlo(cfg, opts, comparisons, progress=False):
             xbar_ode = _ode(game, sch, m0, k * lr)
             xbar_f = _euler(game, sch, m0, lr / (2 * m), 2 * m * k)
             xbar_c = _euler(game, sch, m0, lr / m, m * k)
-            gens, seqs = _gens([opts.seed, li, 200 + si], nb)
-            twins, _ = _gens([opts.seed, li, 200 + si], nb)
+            streams = _streams([opts.seed, li, 200 + si], nb)
+            twins = streams.copy()
             sx_f, sx_c = np.zeros((nb, d)), np.zeros((nb, d))
             sxx_f, sxx_c = np.zeros((nb, d, d)), np.zeros((nb, d, d))
-            ker.sde_paths(X0, m0, game.params, game.data, gens, twins, dth, lr, N, order == 2, s_th, s_om, k, m,
+            ker.sde_paths(X0, m0, game.params, game.data, streams, twins, dth, lr, N, order == 2, s_th, s_om, k, m,
                           Lam, xbar_f, xbar_c, sx_f, sxx_f, sx_c, sxx_c)
-            for g1, g2 in zip(gens, twins):
-                if g1.bit_generator.state != g2.bit_generator.state:
-                    raise RuntimeError(
-                        f"the {game.kernels} noise kernel draws a variable number of normals per call: the "
-                        "Richardson coupling of the SDE reference needs a fixed number")
+            if not np.array_equal(streams, twins):
+                raise RuntimeError(
+                    f"the {game.kernels} noise kernel draws a variable number of normals per call: the "
+                    "Richardson coupling of the SDE reference needs a fixed number")
             mf, cf = _block_moments(sx_f, sxx_f, counts)
             mc, cc = _block_moments(sx_c, sxx_c, counts)
             # E X_T ≈ X̄_ode + 2(E X^{dt/2} − X̄^{dt/2}) − (E X^{dt} − X̄^{dt}); Cov likewise
@@ -846,11 +609,5 @@ def order_line(lrs, errors, se=None, noise_z: float = NOISE_Z) -> dict:
     out = {"order": f["order"], "order_interval": f["order_interval"], "used": f["used"], "line": None}
     if f["order"] is None:
         return out
-    lrs = np.asarray(lrs, dtype=float)
-    e = np.abs(np.asarray(errors, dtype=float))
-    use = np.asarray(f["used"], bool)
-    w = np.ones(int(use.sum())) if se is None else (e[use] / np.asarray(se, dtype=float)[use]) ** 2
-    x, y = np.log(lrs[use]), np.log(e[use])
-    c = float(np.sum(w * (y - f["order"] * x)) / w.sum())
-    out["line"] = np.exp(c + f["order"] * np.log(lrs))
+    out["line"] = np.exp(f["intercept"] + f["order"] * np.log(np.asarray(lrs, dtype=float)))
     return out

@@ -82,7 +82,7 @@ def test_exact_report_applies_turinicis_check():
     res = weak.weak_order(make_config())
     h = res["step_halving"]
     assert set(h) == {"sml", "alt-d", "alt-g"}
-    for scheme, v in h.items():
+    for v in h.values():
         lrs = [c["lr"] for c in v["checks"]]
         assert lrs == list(weak.DEFAULT_LRS[:-1])  # every lr whose half is on the ladder
         conv = v["largest_converged_lr"]

@@ -1,9 +1,10 @@
 """Generate, cache and load the chain kernels for a game module and an observable hook.
 
 Numba cannot cache a kernel that receives jitted functions as arguments (each process
-would recompile).  Instead the kernel template ``kernels.py.in`` is instantiated once per
-(game kernel module, hook) as a small module on disk whose game functions are globals;
-numba then caches its compiled kernels beside it like any other module.
+would recompile).  Instead the kernel templates (:mod:`invariant.engine.templates`) are
+rendered once per (game kernel module, hook, state dimensions, SDE order) into a small
+module on disk whose game functions are globals (:mod:`.render`); numba then caches its
+compiled kernels beside it like any other module (docs/kernels.md).
 """
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ from pathlib import Path
 
 import numba
 
+from . import render
+from .render import Source
 from .scratch import STACK_D_MAX
 
-_TEMPLATE = Path(__file__).with_name("kernels.py.in")
-_PREAMBLE = Path(__file__).with_name("game.py.in")
 _INLINED = ("scratch.py", "pcg64.py")  # engine modules whose functions the generated kernels inline
 
 
@@ -59,38 +60,22 @@ class Hook:
     rng: bool = False
     work: int = 0
 
-    def generated(self) -> str:
-        """The hook's source plus the adapter the kernel template calls."""
-        if self.rng:
-            # a hook compiled apart gets heap copies of x and ∇g (the last two rows of its
-            # work array): handing it the chain's own vectors would keep them out of registers
-            tail = (f"\n\nHOOK_WORK = {int(self.work)}\n\n\n"
-                    "@njit(cache=True, inline=\"always\")\n"
-                    "def _hook_work(d):\n"
-                    "    return np.empty((HOOK_WORK + 2, d))\n\n\n"
-                    "@njit(cache=True, inline=\"always\")\n"
-                    "def _observe_extra(x, gx, p, data, rng, work, out):\n"
-                    "    xs = work[HOOK_WORK]\n"
-                    "    gs = work[HOOK_WORK + 1]\n"
-                    "    for i in range(x.shape[0]):\n"
-                    "        xs[i] = x[i]\n"
-                    "        gs[i] = gx[i]\n"
-                    "    observe_extra(xs, gs, p, data, rng, work[:HOOK_WORK], out)\n")
-        else:
-            tail = ("\n\n@njit(cache=True, inline=\"always\")\n"
-                    "def _hook_work(d):\n"
-                    "    return np.empty((0, d))\n\n\n"
-                    "@njit(cache=True, inline=\"always\")\n"
-                    "def _observe_extra(x, gx, p, data, rng, work, out):\n"
-                    "    observe_extra(x, gx, p, data, out)\n")
-        return self.source.rstrip("\n") + tail
+    @property
+    def adapter(self) -> str:
+        """The template of the adapter the chain loops call (``_observe_extra``)."""
+        return "hook_rng.py" if self.rng else "hook_plain.py"
+
+    @property
+    def rows(self) -> int:
+        """Rows of the hook's scratch array: its work rows and copies of x and ∇g (rng hooks)."""
+        return int(self.work) + 2 if self.rng else 0
 
     def as_dict(self) -> dict:
         """What ``hook.json`` records (read back by :meth:`from_dict`)."""
         return {"names": list(self.names), "source": self.source, "rng": bool(self.rng), "work": int(self.work)}
 
     @classmethod
-    def from_dict(cls, h: dict) -> "Hook":
+    def from_dict(cls, h: dict) -> Hook:
         return cls(tuple(h["names"]), h["source"], bool(h.get("rng", False)), int(h.get("work", 0)))
 
 
@@ -107,7 +92,7 @@ the minibatch gradient actually applied and the parameter it was applied to, ``�
 step, ``−∇g(x)·Δ/lr`` and ``(g(x+Δ) − g(x) − ∇g(x)·Δ)/lr`` (an exact discrete FDR1)."""
 
 
-def observable_names(dynamics: str, hook: "Hook") -> tuple:
+def observable_names(dynamics: str, hook: Hook) -> tuple:
     """Names of the observables a run accumulates, in column order."""
     extra = APPLIED_OBSERVABLES if dynamics == "sga" else ()
     return STANDARD_OBSERVABLES + tuple(hook.names) + extra
@@ -117,60 +102,6 @@ def cache_dir() -> Path:
     """Folder of generated kernel modules (``$INVARIANT_CACHE_DIR`` or ``~/.cache/invariant``)."""
     root = os.environ.get("INVARIANT_CACHE_DIR") or Path.home() / ".cache" / "invariant"
     return Path(root) / "kernels"
-
-
-_STACK_SCRATCH = """
-D = {d}  # the state dimension these kernels are specialised for, and dθ
-D_THETA = {d_theta}
-D_TRI = {d_tri}  # entries of a packed symmetric D × D matrix
-Q_TRI = 1  # outer products queued before they are added to the packed covariance sums (1 or 8)
-
-
-@njit(cache=True, inline="always")
-def _dims(d, dth):
-    # compile-time dimensions: loops over them unroll, and vectors indexed by constants
-    # live in registers
-    return D, D_THETA
-
-
-@njit(cache=True, inline="always")
-def _vec(d):
-    # a length-D vector on the stack: promoted to registers once the loops are unrolled
-    return carray(stack_ptr(D), D)
-
-
-@njit(cache=True, inline="always")
-def _tri(d):
-    return carray(stack_ptr(D_TRI), D_TRI)
-
-
-@njit(cache=True, inline="always")
-def _tri_queue(d):
-    return carray(stack_ptr(D), (1, D))
-"""
-
-_HEAP_SCRATCH = """
-Q_TRI = 8  # outer products queued before they are added to the packed covariance sums (1 or 8)
-
-@njit(cache=True, inline="always")
-def _dims(d, dth):
-    return d, dth
-
-
-@njit(cache=True, inline="always")
-def _vec(d):
-    return np.empty(d)
-
-
-@njit(cache=True, inline="always")
-def _tri(d):
-    return np.empty(d * (d + 1) // 2)
-
-
-@njit(cache=True, inline="always")
-def _tri_queue(d):
-    return np.empty((Q_TRI, d))
-"""
 
 
 def kernels(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), order: int = 1):
@@ -183,21 +114,34 @@ def kernels(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), order: 
     ``(d, d_theta)``, whose per-chain vectors live on the stack
     (:mod:`invariant.engine.scratch`); larger states share one module with heap vectors.
     """
+    return load_generated("invariant_kernels", kernels_text(game_module, d, d_theta, hook, order), game_module)
+
+
+def kernels_text(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), order: int = 1) -> str:
+    """The source of :func:`kernels`' module (templates ``step.py``, ``chain.py``, the scratch
+    of stack or heap vectors, the hook and its adapter, ``cpu_chains.py``)."""
     small = d <= STACK_D_MAX
     n_obs = len(STANDARD_OBSERVABLES) + len(hook.names)
-    scratch = (_STACK_SCRATCH.format(d=int(d), d_theta=int(d_theta), d_tri=int(d * (d + 1) // 2))
-               if small else _HEAP_SCRATCH)
-    text = _TEMPLATE.read_text().format(game=game_module, preamble=game_preamble(game_module),
-                                        scratch=scratch, hook=hook.generated(), use_b1=order == 2,
-                                        n_obs=n_obs, n_obs_stack=n_obs + len(APPLIED_OBSERVABLES),
-                                        hook_name=",".join(hook.names) or "none")
-    return load_generated("invariant_kernels", text, game_module)
-
-
-def game_preamble(game_module: str) -> str:
-    """Source every generated kernel module starts with: numpy/numba imports, the game's
-    kernels ``_batch_grad, _grad, _hvp, _loss, _noise`` inlined, and the SDE drift ``_drift``."""
-    return _PREAMBLE.read_text().split("\n", 2)[2].format(game=game_module)
+    constants = {}
+    if small:
+        constants.update(D=(int(d), "the state dimension these kernels are specialised for, and dθ"),
+                         D_THETA=int(d_theta), D_TRI=(int(d * (d + 1) // 2), "entries of a packed symmetric D × D matrix"))
+    constants.update(
+        Q_TRI=(1 if small else 8, "outer products queued before they are added to the packed covariance sums"),
+        N_STD=(len(STANDARD_OBSERVABLES), "g, |x|², θ·∇θg, ω·∇ωg, |∇θg|², |∇ωg|²"),
+        N_APPLIED=(len(APPLIED_OBSERVABLES), "SGA chains: observables of the update itself, after the hook's"),
+        N_OBS=(n_obs, "observables of every statistics step: the standard ones, then the hook's"),
+        N_OBS_MAX=(n_obs + len(APPLIED_OBSERVABLES), "N_OBS + N_APPLIED"),
+        # one module per order, so order-1 chain loops carry no branch for b1 (it cost the
+        # 2-D step 7–10 %)
+        USE_B1=(order == 2, "the SDE chains' drift is b0 + lr·b1 (order 2) or b0 (order 1), MATH.md §3"),
+        HOOK_WORK=(int(hook.work) if hook.rng else 0, "work rows of the hook's scratch"),
+        HOOK_ROWS=(hook.rows, "rows of the hook's scratch: its work rows, then copies of x and ∇g"),
+    )
+    parts = ["step.py", "chain.py", "scratch_stack.py" if small else "scratch_heap.py", Source(hook.source),
+             hook.adapter, "cpu_chains.py"]
+    title = f"Game kernels: {game_module}; observable hook: {','.join(hook.names) or 'none'}."
+    return render.cpu_module(title, game_module, parts, constants)
 
 
 def load_generated(prefix: str, text: str, game_module: str):

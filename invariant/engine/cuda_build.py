@@ -14,25 +14,32 @@ events, the observable hook) — are *translated* into CUDA device functions, on
 * in float32 mode every float literal becomes a float32 constant, so that state arithmetic
   stays in float32 (MATH.md §3's step, in single precision).
 
-The translated source is written, with the kernels of ``cuda_kernels.py.in``, into one
-module per (game module, state dimensions, hook, dtype) in the kernel cache folder, keyed
-by a hash of its text and of the game's sources (:func:`invariant.engine.build.load_generated`).
+The templates translated are those the two backends share (:data:`SHARED`: the training
+step and the chain's book-keeping) and the hook's adapter; the CPU-only ones (its chain
+loops, its stack or heap scratch) are not.  The renderer (:mod:`.render`) joins them, with
+the device's own chain loops (``templates/cuda_chains.py``), into one module per (game
+module, state dimensions, hook, dtype) in the kernel cache folder, keyed by a hash of its
+text and of the game's sources (:func:`invariant.engine.build.load_generated`).
 """
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import inspect
 import textwrap
-from pathlib import Path
 
 from numba.core.registry import CPUDispatcher
 
-from . import build
+from . import build, render
 from .build import Hook
+from .render import Source
 from .scratch import STACK_D_MAX
 
-_TEMPLATE = Path(__file__).with_name("cuda_kernels.py.in")
+_NO_HOOK = Hook()
+SHARED = ("step.py", "chain.py")
+"""The templates of per-chain helpers both backends use (the CPU's own: ``cpu_chains.py``,
+``scratch_stack.py``, ``scratch_heap.py``)."""
 
 RNG_METHODS = {"standard_normal": "_rng_standard_normal", "random": "_rng_random", "integers": "_rng_integers"}
 """The generator methods a game may call, and the device function each becomes."""
@@ -44,15 +51,8 @@ _MATH = {
     "arccos": "acos", "sinh": "sinh", "cosh": "cosh", "floor": "floor", "ceil": "ceil", "hypot": "hypot",
     "isnan": "isnan", "isinf": "isinf", "isfinite": "isfinite", "power": "pow", "fabs": "fabs", "abs": "fabs",
 }
-# the CPU engine's per-chain helpers (kernels.py.in, game.py.in) taken over as they are;
-# only the chain loops (parallel over blocks of chains, stack vectors) are the device's own
-# (and the allocators of their scratch: the device's is thread-local, cuda_kernels.py.in)
-_CPU_ONLY = {"sde_chunk", "sga_chunk", "_dims", "_vec", "_block", "_tri", "_tri_queue", "_obs_vec", "_hook_work",
-             # the CPU's inline PCG64 streams and the replay of an escaped chain from them
-             "_open_streams", "_close_streams", "_checkpoint", "_restore", "_pass_done"}
-ROOTS = ("loss", "grad", "hvp", "noise", "batch_grad", "loss_with_grad")
+ROOTS = render.GAME_KERNELS + tuple(render.OPTIONAL_KERNELS)
 """The game kernels the chain loops call (``loss_with_grad`` is optional, games/base.py)."""
-_GAME_ALIASES = {f"_{k}" for k in ROOTS}  # bound by game_source, not by the CPU preamble
 
 
 class _ToDevice(ast.NodeTransformer):
@@ -129,7 +129,7 @@ def device_function(fn: ast.FunctionDef, where: str, globals_rename: dict, float
     fn = _ToDevice(where, rename, float32).visit(fn)
     fn.name = globals_rename.get(fn.name, fn.name)
     fn.decorator_list = [ast.Name("device", ast.Load())]
-    return ast.unparse(ast.fix_missing_locations(fn))
+    return ast.unparse(fn)  # unparse needs no source locations
 
 
 def _jitted(module_name: str, name: str) -> ast.FunctionDef:
@@ -140,11 +140,16 @@ def _jitted(module_name: str, name: str) -> ast.FunctionDef:
     return fn
 
 
-def game_source(game_module: str, float32: bool) -> str:
+@functools.lru_cache(maxsize=64)  # a sweep renders the same modules again and again
+def game_source(game_module: str, float32: bool) -> tuple[list, list, str, list]:
     """The ``numba.njit`` functions the engine's kernels reach from the game's ``loss, grad,
     hvp, noise, batch_grad`` (and ``loss_with_grad``), translated, wherever they are defined
     (the game's module or one it imports them from): ``name`` of the ``i``-th module met is
-    ``_g<i>_name`` here, and the other globals these functions read are bound likewise."""
+    ``_g<i>_name`` here, and the other globals these functions read are bound likewise.
+
+    Returns ``(imports, bindings, functions, aliases)``: the aliases bind ``_loss``, … (or an
+    optional kernel's stand-in) to the translated functions, so they follow them.
+    """
     mods = [game_module]  # modules met, in order: their index makes the prefix
     game = importlib.import_module(game_module)
     todo = [(game_module, k) for k in ROOTS if k in vars(game)]
@@ -173,31 +178,24 @@ def game_source(game_module: str, float32: bool) -> str:
         fn.name = name
         funcs.append(device_function(fn, f"{mod_name}.{name}", {**rename, name: prefix + name}, float32))
     imports = [f"import {m} as _m{i}" for i, m in enumerate(mods)]
-    aliases = [f"_{k} = _g0_{k}" for k in ROOTS if k in vars(game)]
-    if "loss_with_grad" not in vars(game):  # the optional kernel (games/base.py): g from the loss
-        aliases.append("_loss_with_grad = _loss_from_x")
-    return "\n".join([*imports, *sorted(binds), "", "", "\n\n\n".join(sorted(funcs)), "", "", *aliases])
+    aliases = [f"_{k} = _g0_{k}" if k in vars(game) else f"_{k} = {render.OPTIONAL_KERNELS[k]}" for k in ROOTS
+               if k in vars(game) or k in render.OPTIONAL_KERNELS]
+    return tuple(imports), tuple(sorted(binds)), "\n\n\n".join(sorted(funcs)), tuple(aliases)
 
 
+@functools.lru_cache(maxsize=64)
 def engine_source(hook: Hook, float32: bool) -> str:
-    """The CPU engine's per-chain helpers and ``hook``'s functions, translated.
-
-    Taken from the CPU template exactly as :func:`invariant.engine.build.kernels` fills it
-    (module constants and functions, without the CPU chain loops), so both backends share
-    one definition of the drift, the accumulators, the events and the observables.
+    """The shared templates (:data:`SHARED`), ``hook``'s source and its adapter, translated:
+    both backends share one definition of the step, the accumulators, the events and the
+    observables.  A hook's module-level assignments (constant arrays) are kept as they are.
     """
-    n_obs = n_observables(hook)
-    text = build._TEMPLATE.read_text().format(
-        game="_game", preamble=build.game_preamble("_game"), scratch="", hook=hook.generated(), hook_name="",
-        use_b1=False,  # the CUDA kernels take it as an argument
-        n_obs=n_obs, n_obs_stack=n_obs + len(build.APPLIED_OBSERVABLES))
     out = []
-    for node in ast.parse(text).body:
-        if isinstance(node, ast.FunctionDef) and node.name not in _CPU_ONLY:
-            out.append(device_function(node, f"engine {node.name}", {}, float32))
-        elif isinstance(node, ast.Assign) and not _GAME_ALIASES & {ast.unparse(t) for t in node.targets}:
-            # N_STD, NEVER, HOOK_WORK, a hook's constant arrays, `_observe_extra = observe_extra`
-            out.append(ast.unparse(node))
+    for text in [render.body(t) for t in SHARED] + [hook.source, render.body(hook.adapter)]:
+        for node in ast.parse(text).body:
+            if isinstance(node, ast.FunctionDef):
+                out.append(device_function(node, f"engine {node.name}", {}, float32))
+            elif isinstance(node, ast.Assign):
+                out.append(ast.unparse(node))
     return "\n\n\n".join(out)
 
 
@@ -206,7 +204,35 @@ def n_observables(hook: Hook) -> int:
     return len(build.STANDARD_OBSERVABLES) + len(hook.names)
 
 
-def kernels(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), dtype: str = "float64"):
+# what the translated functions use beyond the templates' imports: math's functions,
+# thread-local arrays, the device decorator, the state's dtype and the draws of its streams
+_DEVICE_IMPORTS = ("import math", "import numpy as np", "from numba import cuda, float32, float64",
+                   "from invariant.engine.cuda_device import device, rng_draws")
+
+
+def kernels_text(game_module: str, d: int, d_theta: int, hook: Hook = _NO_HOOK, dtype: str = "float64") -> str:
+    """The source of :func:`kernels`' module."""
+    float32 = dtype == "float32"
+    n_obs = n_observables(hook)
+    constants = dict(
+        D=(int(d), "state dimension, dθ: compile-time constants, so the chain's vectors fit registers"),
+        D_THETA=int(d_theta), D_TRI=(int(d * (d + 1) // 2), "entries of the packed covariance sums"),
+        Q_TRI=(1 if d <= STACK_D_MAX else 8, "outer products queued before they are added to them (as on the CPU)"),
+        LOCAL_N=(int(d), "length of every thread-local scratch vector a game kernel allocates"),
+        N_STD=len(build.STANDARD_OBSERVABLES), N_APPLIED=len(build.APPLIED_OBSERVABLES), N_OBS=n_obs,
+        HOOK_WORK=int(hook.work) if hook.rng else 0,
+        HOOK_ROWS=(max(hook.rows, 1), "rows of the hook's scratch (its work rows and copies of x, ∇g; at least one)"),
+    )
+    imports, binds, funcs, aliases = game_source(game_module, float32)
+    bindings = [f"_F = {dtype}", f'_NORMAL, _UNIFORM = rng_draws("{dtype}")', '_, _UNIFORM64 = rng_draws("float64")',
+                *binds]
+    title = (f"CUDA kernels, one thread per chain.  Game kernels: {game_module}; observable hook: "
+             f"{','.join(hook.names) or 'none'}; state dtype {dtype}.")
+    parts = [Source(funcs), Source(engine_source(hook, float32)), "cuda_chains.py"]
+    return render.module(title, parts, constants, bindings, [*imports, *_DEVICE_IMPORTS], aliases)
+
+
+def kernels(game_module: str, d: int, d_theta: int, hook: Hook = _NO_HOOK, dtype: str = "float64"):
     """The CUDA kernel module (``sde_kernel``, ``sga_kernel``) for ``game_module`` and states
     of dimension ``d`` with ``dim θ = d_theta``, accumulating ``hook``'s observables.
 
@@ -214,9 +240,5 @@ def kernels(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), dtype: 
     small ``d``); ``dtype`` (``"float64"`` or ``"float32"``) is that of the state and of the
     game's constants, accumulators are float64 in both.
     """
-    float32 = dtype == "float32"
-    text = _TEMPLATE.read_text().format(
-        game=game_module, hook_name=",".join(hook.names) or "none", d=int(d), d_theta=int(d_theta),
-        dtype=dtype, q_tri=1 if d <= STACK_D_MAX else 8, hook_rows=int(hook.work) + 2 if hook.rng else 1,
-        game_source=game_source(game_module, float32), engine_source=engine_source(hook, float32))
+    text = kernels_text(game_module, d, d_theta, hook, dtype)
     return build.load_generated(f"invariant_cuda_{dtype}", text, game_module)

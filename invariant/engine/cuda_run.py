@@ -22,18 +22,18 @@ import numpy as np
 from ..schemes import SCHEME_ID
 from . import cuda_build
 from .cuda_device import quiet_wraparound, require, seed_states
-from .run import _HOOK_SPAWN_KEY as HOOK_STREAM  # the hook's streams, apart from the chains' as on the CPU
 
 _EVERY_CHUNK = ("status", "div_step", "div_x", "acc_n", "acc_obs")
 _AT_CHECKPOINTS = ("X", "shift", "acc_s1", "acc_s2", "draws")
 
 
-def generators(cfg, hook) -> np.ndarray:
+def generators(cfg, hook, hook_stream: int) -> np.ndarray:
     """The chains' xoroshiro128+ states, then (for a hook that draws) one per chain for the
-    hook, so that the chains are the same with and without it."""
+    hook, spawned apart as ``hook_stream`` (as on the CPU), so that the chains are the same
+    with and without it."""
     states = seed_states(cfg.seed, cfg.chains)
     if hook.rng:
-        states = np.concatenate([states, seed_states(cfg.seed, cfg.chains, stream=HOOK_STREAM)])
+        states = np.concatenate([states, seed_states(cfg.seed, cfg.chains, stream=hook_stream)])
     return states
 
 

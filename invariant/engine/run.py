@@ -17,12 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from numba.typed import List
-
 from .. import config as config_mod
 from ..schemes import SCHEME_ID
-from . import pcg64
+from . import cuda_run, pcg64
 from .build import Hook, kernels, observable_names
+from .cuda_device import require
 
 _STATE_ARRAYS = ("X", "status", "div_step", "div_x", "shift", "acc_n", "acc_s1", "acc_s2",
                  "acc_obs", "draws", "hist_t", "hist_obs", "hist_n")
@@ -169,11 +168,11 @@ def _chunk_steps(cfg) -> int:
     return max(1, math.ceil(cfg.steps / cfg.chunks))
 
 
-def _generators(seed: int, chains: int) -> List:
-    """numpy generators of the chains' streams (for kernels that draw through numpy's
-    ``Generator``): chain c's stream depends only on (seed, c), so adding chains leaves the
-    others unchanged."""
-    return List(pcg64.generators(np.random.SeedSequence(seed), chains))
+def _generators(seed: int, chains: int) -> list:
+    """numpy generators of the chains' streams: chain c's stream depends only on (seed, c),
+    so adding chains leaves the others unchanged (their words, :func:`pcg64.streams`, are
+    what the kernels draw from)."""
+    return pcg64.generators(np.random.SeedSequence(seed), chains)
 
 
 _HOOK_SPAWN_KEY = 2**31  # never a chain's spawn key: the hook's streams are apart from the chains'
@@ -193,12 +192,10 @@ def _start(cfg, hook: Hook):
     the hook; the cuda backend starts from the same points with xoroshiro128+ streams.
     """
     state = _fresh_state(cfg, len(observable_names(cfg.dynamics, hook)))
-    gens = pcg64.generators(np.random.SeedSequence(cfg.seed), cfg.chains)
+    gens = _generators(cfg.seed, cfg.chains)
     state["X"][:] = _initial_states(cfg, gens)
     if cfg.backend == "cuda":
-        from . import cuda_run
-
-        return state, cuda_run.generators(cfg, hook)
+        return state, cuda_run.generators(cfg, hook, _HOOK_SPAWN_KEY)
     if hook.rng:
         gens += pcg64.generators(np.random.SeedSequence(cfg.seed, spawn_key=(_HOOK_SPAWN_KEY,)), cfg.chains)
     return state, pcg64.streams(gens)
@@ -231,8 +228,6 @@ def require_backend(cfg) -> None:
     """Raise :class:`~invariant.errors.ConfigError` now if ``cfg.backend`` cannot run here
     (``"cuda"`` without numba-cuda or without a GPU), before anything is written."""
     if cfg.backend == "cuda":
-        from .cuda_device import require
-
         require()
 
 
@@ -301,9 +296,7 @@ def _advance(cfg, hook, state, streams, steps_done, wall, out, progress) -> RunR
         bar = tqdm(total=cfg.steps, initial=steps_done, unit="step", desc="chains", leave=False)
     s = state
     if cfg.backend == "cuda":  # the state lives on the device; sync brings back what is read here
-        from .cuda_run import DeviceChains
-
-        dev = DeviceChains(cfg, hook, s, streams)
+        dev = cuda_run.DeviceChains(cfg, hook, s, streams)
 
         def advance(n):
             dev.advance(steps_done, n)

@@ -1,0 +1,41 @@
+"""What a generated header defines, so that the templates can be linted (docs/kernels.md).
+
+A template imports these names inside its ``# <header>`` block; :mod:`invariant.engine.render`
+replaces the block with the header it generates, which binds each name to its real value
+(a constant of the module, or one of the game's kernels inlined).  Nothing imports this
+module at run time: the placeholders below only say what each name is.
+"""
+# --- constants of every engine module (invariant.engine.build, cuda_build)
+D = 1  # state dimension (stack kernels and CUDA: a compile-time constant)
+D_THETA = 1  # dim θ: x = (θ, ω)
+D_TRI = 1  # entries of a packed symmetric D × D matrix
+Q_TRI = 1  # outer products queued before they join the packed covariance sums (1 or 8)
+N_STD = 6  # standard observables (build.STANDARD_OBSERVABLES)
+N_APPLIED = 6  # observables of an SGA update (build.APPLIED_OBSERVABLES)
+N_OBS = 6  # observables of a statistics step: the standard ones, then the hook's
+N_OBS_MAX = 12  # N_OBS + N_APPLIED (a literal: the length of a stack vector)
+USE_B1 = False  # the SDE drift is b0 + lr·b1 (order 2) or b0 (order 1)
+HOOK_WORK = 0  # work rows of a hook that draws (Hook.work)
+HOOK_ROWS = 0  # rows of the hook's scratch array
+MAX_BATCHES = 256  # the scheduler's batch sums per window (invariant.schedule)
+# --- CUDA modules (invariant.engine.cuda_build)
+_F = float  # the state's numba dtype (float64 or float32)
+LOCAL_N = 1  # length of a thread-local scratch vector a game kernel allocates
+
+
+def _NORMAL(rng, i): ...  # a draw of the state's dtype from xoroshiro128+ state rng[i]
+def _UNIFORM(rng, i): ...
+def _UNIFORM64(rng, i): ...
+
+
+# --- the game's kernels (games/base.py), inlined into the chain loops
+def _batch_grad(x, p, data, rng, batch_size, player, out): ...
+def _grad(x, p, data, out): ...
+def _hvp(x, p, data, v, out): ...
+def _loss(x, p, data): ...
+def _noise(x, p, data, rng, out): ...
+def _loss_with_grad(x, gx, p, data): ...
+
+
+# --- an observable hook's source (invariant.engine.build.Hook)
+def observe_extra(*args): ...

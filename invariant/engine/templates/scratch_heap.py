@@ -1,0 +1,31 @@
+"""Per-chain scratch of the CPU kernels for large states, d > STACK_D_MAX (docs/kernels.md).
+
+Heap vectors of the run's dimension: one module serves every large d.
+"""
+# <header>
+import numpy as np
+from numba import njit
+
+from invariant.engine.templates._stub import Q_TRI
+
+# </header>
+
+
+@njit(cache=True, inline="always")
+def _dims(d, dth):
+    return d, dth
+
+
+@njit(cache=True, inline="always")
+def _vec(d):
+    return np.empty(d)
+
+
+@njit(cache=True, inline="always")
+def _tri(d):
+    return np.empty(d * (d + 1) // 2)
+
+
+@njit(cache=True, inline="always")
+def _tri_queue(d):
+    return np.empty((Q_TRI, d))

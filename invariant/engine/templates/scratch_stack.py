@@ -1,0 +1,35 @@
+"""Per-chain scratch of the CPU kernels for small states, d <= STACK_D_MAX (docs/kernels.md).
+
+Vectors of the compile-time length D on the stack (:mod:`invariant.engine.scratch`): loops
+over them unroll and the vectors live in registers.
+"""
+# <header>
+from numba import carray, njit
+
+from invariant.engine.scratch import stack_ptr
+from invariant.engine.templates._stub import D_THETA, D_TRI, D
+
+# </header>
+
+
+@njit(cache=True, inline="always")
+def _dims(d, dth):
+    # compile-time dimensions: loops over them unroll, and vectors indexed by constants
+    # live in registers
+    return D, D_THETA
+
+
+@njit(cache=True, inline="always")
+def _vec(d):
+    # a length-D vector on the stack: promoted to registers once the loops are unrolled
+    return carray(stack_ptr(D), D)
+
+
+@njit(cache=True, inline="always")
+def _tri(d):
+    return carray(stack_ptr(D_TRI), D_TRI)
+
+
+@njit(cache=True, inline="always")
+def _tri_queue(d):
+    return carray(stack_ptr(D), (1, D))

@@ -1,0 +1,147 @@
+"""The training step: each scheme's update, its SDE drift and its noise, defined once.
+
+Rendered into every CPU kernel module (the engine's chains, the weak-order paths, the
+scheduler) and translated for the CUDA kernels (docs/kernels.md).  The SGA update is one
+descent–ascent step of SML, ALT-D or ALT-G (docs/theory.md §2); the SDE step is
+Euler–Maruyama with the drift b0 + lr·b1 (docs/theory.md §3).  ``schemes.py`` holds the
+same update as readable numpy (tests/test_step_parity.py checks they agree).
+"""
+# <header>
+from numba import njit
+
+from invariant.engine.templates._stub import _batch_grad, _grad, _hvp, _loss, _noise
+
+# </header>
+
+
+@njit(cache=True, inline="always")
+def _loss_from_x(x, gx, p, data):
+    # g(x) for a game without the optional loss_with_grad (games/base.py)
+    return _loss(x, p, data)
+
+
+@njit(cache=True, inline="always")
+def _drift(x, p, data, lr, use_b1, s_th, s_om, dth, gx, u, v, w, out):
+    # b = b0 + lr·b1 (MATH.md §3) from ∇g and two Jacobian–vector products:
+    # u = H (gθ, 0) = (Hθθ gθ, Hωθ gθ), v = H (0, gω) = (Hθω gω, Hωω gω).
+    # sml: b1 = (−½Hθθgθ + ½Hθωgω, ½Hωθgθ − ½Hωωgω); alt-d flips the θ game term,
+    # alt-g the ω one: s_th, s_om = (+1, +1), (−1, +1), (+1, −1).
+    d = x.shape[0]
+    _grad(x, p, data, gx)
+    for i in range(dth):
+        out[i] = -gx[i]
+    # the ω block through slices from 0: an index dth + i may be negative as far as numba
+    # knows, and its wraparound select turns the vectorised loop into gathers and scatters
+    go = gx[dth:]
+    oo = out[dth:]
+    for i in range(d - dth):
+        oo[i] = go[i]
+    if use_b1:
+        for i in range(d):
+            w[i] = gx[i] if i < dth else 0.0
+        _hvp(x, p, data, w, u)
+        for i in range(d):
+            w[i] = gx[i] if i >= dth else 0.0
+        _hvp(x, p, data, w, v)
+        for i in range(dth):
+            out[i] += lr * (-0.5 * u[i] + 0.5 * s_th * v[i])
+        for i in range(dth, d):
+            out[i] += lr * (0.5 * s_om * u[i] - 0.5 * v[i])
+
+
+@njit(cache=True, inline="always")
+def _em_update(x, p, data, rng, dt, scale, b, z):
+    # x ← x + dt·b + scale·L(x) z, b the drift at x (MATH.md §3)
+    _noise(x, p, data, rng, z)
+    for i in range(x.shape[0]):
+        x[i] += dt * b[i] + scale * z[i]
+
+
+@njit(cache=True, inline="always")
+def _applied(x, gb, lo, hi, j, so):
+    # the update about to be applied to block [lo, hi): x·∇̂ and |∇̂|² (MATH.md §5)
+    a = 0.0
+    q = 0.0
+    for i in range(lo, hi):
+        a += x[i] * gb[i]
+        q += gb[i] * gb[i]
+    so[j] += a
+    so[j + 1] += q
+
+
+@njit(cache=True, inline="always")
+def _ascend(x, gb, lr, dth):
+    # ω += lr ∇̂ω through slices from 0: an index dth + i may be negative as far as numba
+    # knows, and its wraparound select turns the vectorised loop into gathers and scatters
+    xo = x[dth:]
+    go = gb[dth:]
+    for i in range(xo.shape[0]):
+        xo[i] += lr * go[i]
+
+
+@njit(cache=True, inline="always")
+def _increment(gb, gx, step, lo, hi, delta):
+    # δ = step·(∇̂ − ∇g) on block [lo, hi), step = −lr (θ) or +lr (ω): the noise the update
+    # of that block injects, at the point where it was applied
+    for i in range(lo, hi):
+        delta[i] = step * (gb[i] - gx[i])
+
+
+@njit(cache=True, inline="always")
+def _sga_update(x, p, data, rng, batch_size, scheme, lr, dth, gb, booked, so, ap, noisy, gx, delta):
+    # one descent–ascent step of the scheme (docs/theory.md §2): 0 SML, 1 ALT-D (ω first),
+    # 2 ALT-G (θ first); gb then holds the minibatch gradient applied to each block.
+    # booked: x·∇̂ and |∇̂|² of θ, then of ω, each with the parameter it was applied to, are
+    # added to so[ap: ap + 4] (the exact discrete FDR2, MATH.md §5).  noisy (a constant once
+    # inlined): delta gets each block's noise increment ∓lr(∇̂ − ∇g), with gx = ∇g at the
+    # point where the block's gradient was applied
+    d = x.shape[0]
+    if scheme == 0:
+        if noisy:
+            _grad(x, p, data, gx)
+        _batch_grad(x, p, data, rng, batch_size, 0, gb)
+        _batch_grad(x, p, data, rng, batch_size, 1, gb)
+        if booked:
+            _applied(x, gb, 0, dth, ap, so)
+            _applied(x, gb, dth, d, ap + 2, so)
+        if noisy:
+            _increment(gb, gx, -lr, 0, dth, delta)
+            _increment(gb, gx, lr, dth, d, delta)
+        for i in range(d):
+            x[i] += -lr * gb[i] if i < dth else lr * gb[i]
+    elif scheme == 1:
+        if noisy:
+            _grad(x, p, data, gx)
+        _batch_grad(x, p, data, rng, batch_size, 1, gb)
+        if booked:
+            _applied(x, gb, dth, d, ap + 2, so)
+        if noisy:
+            _increment(gb, gx, lr, dth, d, delta)
+        _ascend(x, gb, lr, dth)
+        if noisy:
+            _grad(x, p, data, gx)
+        _batch_grad(x, p, data, rng, batch_size, 0, gb)
+        if booked:
+            _applied(x, gb, 0, dth, ap, so)
+        if noisy:
+            _increment(gb, gx, -lr, 0, dth, delta)
+        for i in range(dth):
+            x[i] -= lr * gb[i]
+    else:
+        if noisy:
+            _grad(x, p, data, gx)
+        _batch_grad(x, p, data, rng, batch_size, 0, gb)
+        if booked:
+            _applied(x, gb, 0, dth, ap, so)
+        if noisy:
+            _increment(gb, gx, -lr, 0, dth, delta)
+        for i in range(dth):
+            x[i] -= lr * gb[i]
+        if noisy:
+            _grad(x, p, data, gx)
+        _batch_grad(x, p, data, rng, batch_size, 1, gb)
+        if booked:
+            _applied(x, gb, dth, d, ap + 2, so)
+        if noisy:
+            _increment(gb, gx, lr, dth, d, delta)
+        _ascend(x, gb, lr, dth)
