@@ -1,6 +1,6 @@
 """Does the game term (the order-2 drift b1) make alternating training differ from simultaneous?
 
-MATH.md §3: to first order in η every scheme (SML, ALT-D, ALT-G) has the same SDE, the
+docs/theory.md §3: to first order in η every scheme (SML, ALT-D, ALT-G) has the same SDE, the
 SML-SDE ``dX = b0 dt + σ dW``; the schemes differ at order η through ``b1``, whose
 scheme-dependent part is the *game term* ``(−∇²_{θω}g ∇_ω g, 0)`` (ALT-D) or
 ``(0, −∇²_{ωθ}g ∇_θ g)`` (ALT-G).  Claim: this term changes both the trajectories and the
@@ -9,7 +9,7 @@ invariant measure, by a relative amount O(η).
 Setup and method.
 
 * **Trajectories** — Dirac-GAN (vanilla loss, no regulariser, point-mass data and latent,
-  s = s_z = 0; MATH.md §8: b0 is a rotation with eigenvalues ±i/2), started at
+  s = s_z = 0; docs/theory.md §8: b0 is a rotation with eigenvalues ±i/2), started at
   (θ, ψ) = (1, 0), η = 0.1: the deterministic SML, ALT-D and ALT-G maps
   (``Scheme.step`` with exact gradients) against the ODEs of their SDE drifts
   ``x' = b0`` and ``x' = b0 + η b1`` (``Scheme.drift``, scipy RK45 at 1e-10).  The radius

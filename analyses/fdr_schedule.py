@@ -3,7 +3,7 @@
 Compares, on the Dirac-GAN (vanilla loss, R1 γ = 0.6, data N(0, 1), latent noise 1; ALT-D,
 η₀ = 0.2, N = 4, started at (θ, ψ) = (1.5, 1)) and on the ``mlp`` game
 (``data/mlp_altd.toml``: width 8, weight decay 0.001, ALT-D, η₀ = 0.1, N = 64), the schedules
-of ``invariant.schedule`` (MATH.md §6):
+of ``invariant.schedule`` (docs/theory.md §6):
 
 * ``fixed``         η₀ throughout;
 * ``fdr``           the FDR scheduler: summed applied-gradient ratio R over a half-running

@@ -1,7 +1,7 @@
 """Does the long-run generated distribution of a small GAN cover the data's modes, and is it a
 mixed strategy?
 
-MATH.md §7: the long-run generated law is the mixture ``∫ (G_θ)_# N(0, 1) μ_θ(dθ)`` over the
+docs/theory.md §7: the long-run generated law is the mixture ``∫ (G_θ)_# N(0, 1) μ_θ(dθ)`` over the
 generator's stationary law μ_θ — a *mixed strategy* — rather than one generator ``G_θ̄``.
 Claim: on the ``mlp`` game (one-hidden-layer tanh networks, width 8, on the two-mode 1-D
 mixture ``data/mixture1d.csv``: modes ±2, sd 0.25, half the mass each) the long-run

@@ -1,10 +1,10 @@
 """Is there a best noise level: too little leaves oscillation, too much prevents recovery?
 
-Wang, Hu & Lu (``/work/shared/seeds/004_*``; MATH.md §8) find, for a solvable GAN model, that
+Wang, Hu & Lu ("A solvable high-dimensional model of GAN", NeurIPS 2019; docs/theory.md §8.4) find, for a solvable GAN model, that
 the level of the *background noise* of the data decides whether training converges: too
-strong and the feature is not recovered, too weak and the training oscillates.  MATH.md §8
+strong and the feature is not recovered, too weak and the training oscillates.  docs/theory.md §8
 also names η/N, the minibatch-noise level of the SDE, as the knob.  This script sweeps both
-on the Dirac-GAN, whose gradient flow without noise is a pure rotation (MATH.md §8).
+on the Dirac-GAN, whose gradient flow without noise is a pure rotation (docs/theory.md §8).
 
 Setup.  Dirac-GAN, vanilla loss, no regulariser, data N(0, s²) and generator noise s_z = s
 (the data's background noise and the matching latent noise), ALT-D training (the discrete

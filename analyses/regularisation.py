@@ -1,7 +1,7 @@
 """Does regularisation make GAN training dissipative, and so give it an invariant measure?
 
-MATH.md §4: dissipativity (C2) or a Lyapunov function (C4) gives an invariant measure; the
-Dirac-GAN's gradient flow is a pure rotation around its equilibrium (MATH.md §8), so without
+docs/theory.md §4: dissipativity (C2) or a Lyapunov function (C4) gives an invariant measure; the
+Dirac-GAN's gradient flow is a pure rotation around its equilibrium (docs/theory.md §8), so without
 a regulariser nothing pulls the chains back.  Claim: regularisers restore the drift towards
 the equilibrium, the conditions of Theorem 4.1 then hold (or fail honestly), and the
 training chains settle; without one they do not.
@@ -9,7 +9,7 @@ training chains settle; without one they do not.
 Setup.  Dirac-GAN with the WGAN loss (its drift has no damping of its own: with the vanilla
 loss, data and latent noise damp ψ already — ``data/dirac_vanilla_noisy.toml``), real data
 N(0, 1) and generator noise s_z = 1 (minibatch noise on ψ; Σ_θ = 0), ALT-D, lr = 0.05,
-N = 4.  Regularisers (MATH.md §1 signs): none; weight decay γ = λ = 0.3; R1 γ = 0.6;
+N = 4.  Regularisers (docs/theory.md §1 signs): none; weight decay γ = λ = 0.3; R1 γ = 0.6;
 gradient penalty (WGAN-GP) γ = 1.
 
 Method, per regulariser.

@@ -1,6 +1,6 @@
 """Is the stationary spread of GAN training set by the ratio lr/N alone?
 
-MATH.md §3: the diffusion is ``σσᵀ = (η/N) Σ``, so to first order the invariant measure
+docs/theory.md §3: the diffusion is ``σσᵀ = (η/N) Σ``, so to first order the invariant measure
 depends on the learning rate η and the batch size N only through η/N; near a stable
 equilibrium its covariance is O(η/N).  Claim: tr Cov of the long-run law collapses onto one
 curve of η/N, ∝ (η/N)^1.

@@ -1,6 +1,6 @@
 """Which weak order does each SDE achieve against each training scheme?
 
-MATH.md §3, §8: the SML-SDE (drift b0) is a weak order-1 approximation of every scheme
+docs/theory.md §3, §8: the SML-SDE (drift b0) is a weak order-1 approximation of every scheme
 (SML, ALT-D, ALT-G); adding the order-2 drift η·b1 of the matching scheme gives order 2
 (order-2 SML-SDE vs SML, ALT-SDE vs ALT-D and ALT-G).  Claim: the fitted slopes of
 log |E φ(x_k) − E φ(X_{kη})| on log η at fixed T = kη are 1 and 2 respectively.
@@ -22,7 +22,7 @@ exclude it by a hair.  So the verdict is "consistent" when the interval covers t
 order, or when the local orders between neighbouring learning rates, Richardson-extrapolated
 to η → 0 (``2 p(η_min) − p(2η_min)``), land within max(0.05, 2 SE) of it (SE propagated from
 the Monte Carlo errors; 0 for exact ones); "not consistent" otherwise.  The covariance
-errors (absolute O(η²), relative O(η) for every SDE; MATH.md §3) alongside.
+errors (absolute O(η²), relative O(η) for every SDE; docs/theory.md §3) alongside.
 
 Writes ``OUT/weak_orders.json`` and ``OUT/weak_orders.png`` (log-log errors with ±2 SE bars
 and reference slopes); prints the conclusion.
@@ -122,7 +122,7 @@ def main(argv=None):
         n_noise = sum(sum(bool(b) for b in c["cov_relative"].get("below_noise") or []) for c in res["comparisons"])
         n_pts = sum(len(c["cov_relative"].get("below_noise") or []) for c in res["comparisons"])
         if res["method"] == "exact" and cov:
-            tail = f". Relative covariance errors: orders {min(cov):.2f}–{max(cov):.2f} for every pairing (MATH.md §3: O(lr))."
+            tail = f". Relative covariance errors: orders {min(cov):.2f}–{max(cov):.2f} for every pairing (docs/theory.md §3: O(lr))."
         elif cov:
             tail = (f". Covariance errors are Monte Carlo-limited ({n_noise} of {n_pts} points below 2 SE; fitted relative orders "
                     f"{min(cov):.2f}–{max(cov):.2f}): not resolved at {res.get('paths')} paths.")

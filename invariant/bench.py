@@ -1,4 +1,4 @@
-"""Engine throughput against two baselines, measured in one process (DESIGN.md ◆ bench JSON).
+"""Engine throughput against two baselines, measured in one process (docs/design.md ◆ bench JSON).
 
 Two order-1 SDEs (``dx = b0(x) dt + sqrt(lr/N) L dW``, Euler–Maruyama with ``dt = 0.01``,
 ``lr = 0.05``, ``N = 4``), each at 16 and at 4096 chains:
@@ -431,7 +431,7 @@ def _measure(steppers: dict, chains: int, target: float) -> tuple[dict, dict]:
 
 
 def run(quick: bool = False) -> dict:
-    """Measure the engine and the baselines on every case (DESIGN.md ◆ bench JSON)."""
+    """Measure the engine and the baselines on every case (docs/design.md ◆ bench JSON)."""
     target = 0.05 if quick else 0.3
     cases = []
     for case in (dirac_case(), bilinear_case()):

@@ -5,7 +5,7 @@ then the per-chunk copy back) against a bare Numba-CUDA kernel of the same SDE w
 hand — one thread per chain, the state in registers (2-D) or thread-local arrays (64-D),
 xoroshiro128+ normals, no statistics — on the cases of :mod:`invariant.bench`: the 2-D
 Dirac-GAN (WGAN + R1) SDE at about 1e6 and 4e6 chains and the 64-D bilinear game at 1e5 and
-5e5 chains, each in float64 and float32 (SML-SDE, order 1, ``dt = 0.01``; MATH.md §3).
+5e5 chains, each in float64 and float32 (SML-SDE, order 1, ``dt = 0.01``; docs/theory.md §3).
 
 The issue's targets (``TARGETS``) are reported met or NOT met.  Under Numba's CUDA simulator
 (``NUMBA_ENABLE_CUDASIM=1``) ``quick`` runs a few chains only: it checks that the benchmark
@@ -211,7 +211,7 @@ def _rates(steppers: dict, chains: int, target: float) -> tuple[dict, dict]:
 
 
 def run(quick: bool = False) -> dict:
-    """Measure the engine and the bare kernel on every case (the bench JSON of DESIGN.md ◆,
+    """Measure the engine and the bare kernel on every case (the bench JSON of docs/design.md ◆,
     with ``bare_cuda`` for ``bare_numba`` and the state ``dtype`` per case)."""
     try:
         require()

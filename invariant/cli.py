@@ -1,4 +1,4 @@
-"""Command line: ``invariant run | check | weak-order | report | bench | sweep`` (DESIGN.md ◆ Command line).
+"""Command line: ``invariant run | check | weak-order | report | bench | sweep`` (docs/design.md ◆ Command line).
 
 Exit status 0 on success, 2 on bad input with one line naming the field and the fix (a
 file that cannot be read or written, a full disk, included).
@@ -47,14 +47,14 @@ def _parser() -> argparse.ArgumentParser:
                    help="replace the run in --out: removes only the files and folders a run writes there, "
                         "and refuses a folder holding no run, or the current folder")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
-    c = sub.add_parser("check", help="conditions C1–C4 for a unique invariant measure (MATH.md §4), no simulation")
+    c = sub.add_parser("check", help="conditions C1–C4 for a unique invariant measure (docs/theory.md §4), no simulation")
     c.add_argument("config", nargs="?", help="TOML config (default: the embedded bilinear example)")
-    c.add_argument("--json", help="write {\"conditions\": …} (DESIGN.md ◆ summary.json fields) to this file")
-    w = sub.add_parser("weak-order", help="weak errors and fitted orders of each SDE against each discrete scheme (MATH.md §3, §8)",
+    c.add_argument("--json", help="write {\"conditions\": …} (docs/design.md ◆ summary.json fields) to this file")
+    w = sub.add_parser("weak-order", help="weak errors and fitted orders of each SDE against each discrete scheme (docs/theory.md §3, §8)",
                        formatter_class=_WeakDefaults)
     w.add_argument("config", nargs="?", help="TOML config (default: the embedded bilinear example)")
     w.add_argument("--lrs", help="comma-separated learning rates, e.g. 0.2,0.1,0.05 (default: [weak] lrs or {lrs})")
-    w.add_argument("--json", help="write the weak-order JSON (DESIGN.md ◆) to this file")
+    w.add_argument("--json", help="write the weak-order JSON (docs/design.md ◆) to this file")
     w.add_argument("--horizon", type=float, help="SDE time T at which errors are measured (default: [weak] horizon or {horizon})")
     w.add_argument("--paths", type=int, help="Monte Carlo paths per scheme and lr (non-affine games)")
     w.add_argument("--seed", type=int, help="Monte Carlo seed")
@@ -84,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--no-report", action="store_true", help="no report.html per point (sweep.html is still written)")
     sw.add_argument("--no-progress", action="store_true", help="no progress bar")
     b = sub.add_parser("bench", help="engine throughput against numpy and bare-numba baselines")
-    b.add_argument("--json", help="write the bench JSON (DESIGN.md ◆) to this file")
+    b.add_argument("--json", help="write the bench JSON (docs/design.md ◆) to this file")
     b.add_argument("--quick", action="store_true", help="short timings (for tests)")
     b.add_argument("--backend", choices=("cpu", "cuda"), default="cpu",
                    help="cuda: the GPU engine against a bare Numba-CUDA kernel (needs a GPU, or the simulator)")
@@ -179,7 +179,7 @@ def _run(args) -> int:
         done = _saving(out, lambda: runner.start(cfg, out, progress=progress, notify=_note, replace=args.force))
     result, m = done.result, done.moments
     _print_run(result, m, out)
-    _say(f"  conditions (MATH.md §4): {done.conditions.get('verdict')} — {done.conditions.get('reason')}")
+    _say(f"  conditions (docs/theory.md §4): {done.conditions.get('verdict')} — {done.conditions.get('reason')}")
     _print_longrun(done.longrun)
     _print_fdr(done.summary["fdr"])
     _write_report(out, result)

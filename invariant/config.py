@@ -1,4 +1,4 @@
-"""Run configuration: the TOML schema of DESIGN.md ◆ Config, validated before any simulation.
+"""Run configuration: the TOML schema of docs/design.md ◆ Config, validated before any simulation.
 
 Every problem raises :class:`~invariant.errors.ConfigError` naming the dotted key and
 what is allowed; the command line turns it into exit status 2 and one line.
@@ -104,7 +104,7 @@ class Config:
 
 
 def default_text() -> str:
-    """The embedded default example (DESIGN.md's bilinear ALT-D game)."""
+    """The embedded default example (docs/design.md's bilinear ALT-D game)."""
     return resources.files("invariant").joinpath("default.toml").read_text()
 
 

@@ -1,11 +1,11 @@
-"""Fluctuation–dissipation relations at stationarity (MATH.md §5), streamed by the engine.
+"""Fluctuation–dissipation relations at stationarity (docs/theory.md §5), streamed by the engine.
 
 Every relation is ``E_μ[Lφ] = 0`` for a test function φ, rearranged as ``lhs = rhs``:
 
 * **FDR1** (φ = g): ``E[|∇_θ g|² − |∇_ω g|² − η b₁·∇g] = (η/2N) E[Tr(Σ_θ H_θθ) + Tr(Σ_ω H_ωω)]``;
 * **FDR2** (φ = |θ|², |ω|²): ``E[θ·(∇_θ g − ηb₁^θ)] = (η/2N) E Tr Σ_θ`` and
   ``E[ω·(∇_ω g + ηb₁^ω)] = −(η/2N) E Tr Σ_ω``, and their difference (``fdr2_sum``);
-* for the **SGA chains** the exact discrete forms (MATH.md §5), written with the minibatch
+* for the **SGA chains** the exact discrete forms (docs/theory.md §5), written with the minibatch
   gradient ∇̂ actually applied and the parameter it was applied to:
   ``E[θ·∇̂_θ] = (η/2)E|∇̂_θ|²``, ``E[ω·∇̂_ω] = −(η/2)E|∇̂_ω|²``, and for φ = g, with Δ the
   whole step, ``E[−∇g(x)·Δ]/η = E[g(x+Δ) − g(x) − ∇g(x)·Δ]/η`` (both exact at
@@ -33,7 +33,7 @@ exact invariant relation carries one more term: with b the drift that was run,
 ``E|θ⁺|² = E|θ|²`` gives ``lhs = rhs + (dt/2)E|b_θ|²`` (``−(dt/2)E|b_ω|²`` for ω) and
 ``E g(x⁺) = E g(x)`` gives ``lhs = rhs + (dt/2)E[bᵀHb]`` (up to O(dt²) for non-quadratic g).
 It is reported as ``dt_term`` (exact for FDR2; for FDR1 ``bᵀHb`` drops the ``η²b₁ᵀHb₁`` part,
-an O(η²·dt) error) and ``residual = lhs − rhs − dt_term``: lhs and rhs keep MATH.md §5's form (the rhs
+an O(η²·dt) error) and ``residual = lhs − rhs − dt_term``: lhs and rhs keep docs/theory.md §5's form (the rhs
 of FDR2 is exactly ``(η/2N) tr Σ`` for constant Σ) while the residual and z test the chains
 actually simulated.  ``residual_sde = lhs − rhs`` is given too.  SGA runs have no dt term.
 """
@@ -443,13 +443,13 @@ def analyse(result) -> dict:
     Returns
     -------
     dict
-        ``form``: ``"sde"`` (MATH.md §5's SDE relations, for the order that was run) or
+        ``form``: ``"sde"`` (docs/theory.md §5's SDE relations, for the order that was run) or
         ``"discrete"`` (SGA chains: the exact applied-gradient forms); ``fdr1``,
         ``fdr2_theta``, ``fdr2_omega``, ``fdr2_sum``: each ``{lhs, rhs, dt_term, residual,
         mcse, z, lhs_mcse, rhs_mcse, residual_sde, ratio}``; ``generator``: ``{name: {value,
         dt_term, residual, mcse, z}}`` for the user observables (``value = E[Lφ]``,
         ``residual = value − dt_term``); ``diagnostics`` (SGA: the SDE-form ratios of
-        MATH.md §6, biased by O(η)); ``mcse_method`` and ``units`` (chains, or chunks for
+        docs/theory.md §6, biased by O(η)); ``mcse_method`` and ``units`` (chains, or chunks for
         batch means); ``exact`` (affine games: :func:`exact_reference`); ``notes``.
     """
     cfg = result.config
@@ -580,7 +580,7 @@ def running(result) -> dict:
 
 
 def summary_section(result) -> dict:
-    """``fdr.*`` of summary.json (DESIGN.md ◆): the four relations (each with ``lhs, rhs,
+    """``fdr.*`` of summary.json (docs/design.md ◆): the four relations (each with ``lhs, rhs,
     residual, mcse, z`` and more), the user observables' residuals, diagnostics and the
     running residuals (:func:`running`)."""
     a = analyse(result)

@@ -1,8 +1,8 @@
-"""Stationary Fokker–Planck equation of a 2-D game on a grid (MATH.md §3, §4).
+"""Stationary Fokker–Planck equation of a 2-D game on a grid (docs/theory.md §3, §4).
 
 The law ``p(t, x)`` of ``dX = b(X)dt + σ(X)dW`` solves ``∂_t p = −∇·F`` with flux
 ``F = b p − ½ ∇·(D p)``, ``D = σσᵀ``.  For a 2-D game (``dθ = dω = 1``) ``D`` is diagonal,
-``D = (η/N) diag(Σ_θ(x), Σ_ω(x))`` (MATH.md §3), and each flux component is
+``D = (η/N) diag(Σ_θ(x), Σ_ω(x))`` (docs/theory.md §3), and each flux component is
 ``F_i = b̃_i p − ½ D_ii ∂_i p`` with ``b̃_i = b_i − ½ ∂_i D_ii``.
 
 Discretisation: finite volumes on a uniform cell-centred grid, zero flux through the outer
@@ -280,7 +280,7 @@ def solve(drift, diffusion, bounds, shape=(128, 128), gap: bool = True, n_eigs: 
 
 # --------------------------------------------------------------------------- games and runs
 def game_coefficients(cfg):
-    """Vectorised drift and diffusion diagonal of a 2-D game's SDE (MATH.md §3).
+    """Vectorised drift and diffusion diagonal of a 2-D game's SDE (docs/theory.md §3).
 
     Parameters
     ----------

@@ -1,5 +1,5 @@
 """Gaussian algebra shared by the exact references and the estimators: symmetrisation,
-conditional laws (MATH.md §7) and expectations of bilinear forms (MATH.md §5)."""
+conditional laws (docs/theory.md §7) and expectations of bilinear forms (docs/theory.md §5)."""
 from __future__ import annotations
 
 import numpy as np
@@ -13,7 +13,7 @@ def sym(P):
 
 
 def conditional(m, P, target, given, at):
-    """Law of ``x[target]`` given ``x[given] = at`` for ``x ~ N(m, P)`` (MATH.md §7).
+    """Law of ``x[target]`` given ``x[given] = at`` for ``x ~ N(m, P)`` (docs/theory.md §7).
 
     Parameters
     ----------
@@ -54,7 +54,7 @@ def player_indices(d_theta: int, d: int, which: str):
 
 
 def player_conditional(m, P, d_theta: int, which: str, at):
-    """One player's conditional law given the other's parameters (MATH.md §7).
+    """One player's conditional law given the other's parameters (docs/theory.md §7).
 
     ``which = "theta_given_omega"`` is the generator's mixed strategy against a fixed
     discriminator ``ω = at``; ``"omega_given_theta"`` the discriminator's against ``θ = at``.

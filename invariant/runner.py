@@ -1,4 +1,4 @@
-"""One run, start to finish: what ``invariant run`` does, as a function (DESIGN.md ◆ Command line).
+"""One run, start to finish: what ``invariant run`` does, as a function (docs/design.md ◆ Command line).
 
 ``invariant run`` and ``invariant sweep`` (each grid point) both call :func:`start` or
 :func:`resume`: simulate (or continue) the chains with the FDR hook, analyse the finished
@@ -42,7 +42,7 @@ class Outcome:
     longrun : dict
         :func:`invariant.summary.longrun_sections` (mixing, strategies, Fokker–Planck).
     conditions : dict
-        ``conditions.*`` of the summary (MATH.md §4).
+        ``conditions.*`` of the summary (docs/theory.md §4).
     """
 
     out: Path
@@ -60,7 +60,7 @@ def start(cfg, out, progress: bool = False, notify=None, replace: bool = False) 
     (:func:`require_resources`); with ``replace`` the run ``out`` holds is removed (its own
     files only, :func:`invariant.storage.clear_run`); the folder is made and checked
     writable; the conditions are checked (cheap); the chains run.  The FDR hook streams
-    MATH.md §5's terms from random streams of its own, so the chains are those of a run
+    docs/theory.md §5's terms from random streams of its own, so the chains are those of a run
     without it (a resumed run reads the hook from ``out/hook.json``).  ``notify(line)``,
     when given, hears what will make the run slow (:func:`cost_warnings`) and that the
     kernels are being compiled (:func:`kernels_cached`).
@@ -249,8 +249,8 @@ def finish(result, cond: dict, out, progress: bool = False) -> Outcome:
     summ = summary.build(result, m)
     summ["conditions"] = cond
     with quiet_numerics():
-        longrun = summary.longrun_sections(result, m, out, progress)  # MATH.md §4, §7: mixing, strategies
-        fdr = summary.fdr_section(result)  # MATH.md §5
+        longrun = summary.longrun_sections(result, m, out, progress)  # docs/theory.md §4, §7: mixing, strategies
+        fdr = summary.fdr_section(result)  # docs/theory.md §5
     summ["mixing"], summ["strategies"] = longrun["mixing"], longrun["strategies"]
     if longrun["fokker_planck"] is not None:
         summ["stationary"]["fokker_planck"] = longrun["fokker_planck"]

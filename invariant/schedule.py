@@ -1,6 +1,6 @@
-"""Learning-rate schedules for SGA training, the FDR scheduler among them (MATH.md §6).
+"""Learning-rate schedules for SGA training, the FDR scheduler among them (docs/theory.md §6).
 
-The FDR scheduler reads the exact discrete FDR2 of MATH.md §5 from the training itself.
+The FDR scheduler reads the exact discrete FDR2 of docs/theory.md §5 from the training itself.
 With ∇̂ the minibatch gradient actually applied in each update (for the player that moves
 second, at the other player's updated value) and a centre ``c`` fixed during the window
 (``E|θ⁺ − c|² = E|θ − c|²`` at stationarity gives the same identity for any fixed c),
@@ -9,12 +9,12 @@ second, at the other player's updated value) and a centre ``c`` fixed during the
     R = ⟨(θ − c_θ)·∇̂_θ − (ω − c_ω)·∇̂_ω⟩ / ((η/2)⟨|∇̂_θ|² + |∇̂_ω|²⟩)   (from |x⁺ − c|² = |x − c|²)
 
 all tend to 1 at stationarity at the current η, with no O(η) bias (the SDE-form denominator
-``(η/2N) Tr Σ̂`` is biased, MATH.md §6).  By default (``ratio = "sum"``) the rule reads the
+``(η/2N) Tr Σ̂`` is biased, docs/theory.md §6).  By default (``ratio = "sum"``) the rule reads the
 summed ratio R: in a game the per-player numerators carry the rotation (``θᵀCω`` in
 ``θ·∇_θ g`` and ``−ωᵀCᵀθ`` in ``ω·∇_ω g`` for a bilinear coupling), a zero-mean term that
 cancels in the sum but makes each player's ratio far noisier (on the Dirac-GAN with R1 the
 generator's ratio keeps a standard error above 0.03 after 10⁵ iterations, where the summed
-one is at 0.01).  ``ratio = "players"`` asks both player ratios to pass, as MATH.md §6 words it.
+one is at 0.01).  ``ratio = "players"`` asks both player ratios to pass, as docs/theory.md §6 words it.
 
 Averages ⟨·⟩ run over a *half-running window*: the second half of the iterations since the
 last change of η (the first half, the transient after the change, is dropped — Yaida's

@@ -1,4 +1,4 @@
-"""Training schemes and their SDE approximations (MATH.md §2–3).
+"""Training schemes and their SDE approximations (docs/theory.md §2–3).
 
 A :class:`Scheme` is a game-independent description of the training: simultaneous (SML)
 or alternating (ALT-D: discriminator first, ALT-G: generator first) stochastic
@@ -16,13 +16,13 @@ import numpy as np
 SCHEMES = ("sml", "alt-d", "alt-g")
 SCHEME_ID = {"sml": 0, "alt-d": 1, "alt-g": 2}
 # Signs of the cross terms ½Hθω gω (θ-part) and ½Hωθ gθ (ω-part) in b1: the game term of
-# ALT-D flips the θ one, that of ALT-G the ω one (MATH.md §3).
+# ALT-D flips the θ one, that of ALT-G the ω one (docs/theory.md §3).
 _B1_SIGNS = {"sml": (1.0, 1.0), "alt-d": (-1.0, 1.0), "alt-g": (1.0, -1.0)}
 
 
 @dataclass(frozen=True)
 class Scheme:
-    """Stochastic gradient descent–ascent and its SDE (MATH.md §2–3).
+    """Stochastic gradient descent–ascent and its SDE (docs/theory.md §2–3).
 
     Parameters
     ----------
@@ -63,7 +63,7 @@ class Scheme:
         return gx
 
     def b1(self, game, x) -> np.ndarray:
-        """First-order correction ``b1`` of MATH.md §3 from two Hessian–vector products."""
+        """First-order correction ``b1`` of docs/theory.md §3 from two Hessian–vector products."""
         dth = game.d_theta
         gx = game.grad(x)
         u = game.hvp(x, np.where(np.arange(game.d) < dth, gx, 0.0))
@@ -117,5 +117,5 @@ class Scheme:
 
 
 def default_order(scheme: str) -> int:
-    """Default SDE order (DESIGN.md ◆ Config): 2 for alt-*, 1 for sml."""
+    """Default SDE order (docs/design.md ◆ Config): 2 for alt-*, 1 for sml."""
     return 1 if scheme == "sml" else 2

@@ -1,4 +1,4 @@
-"""Stationary moments of a run, each with its Monte Carlo standard error (MATH.md §4).
+"""Stationary moments of a run, each with its Monte Carlo standard error (docs/theory.md §4).
 
 The mean and covariance come from the engine's streaming accumulators (every post-burn-in
 step that was booked, all live chains).  Uncertainties:

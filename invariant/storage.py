@@ -1,4 +1,4 @@
-"""Run folders: ``chains.nc`` (arviz InferenceData) and ``summary.json`` (DESIGN.md ◆), and
+"""Run folders: ``chains.nc`` (arviz InferenceData) and ``summary.json`` (docs/design.md ◆), and
 what may be done to a folder: check it can hold a run, clear the run it holds."""
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ and the report); ``invariant run --force`` removes these and nothing else."""
 RUN_FOLDERS = ("relaxation",)
 """Sub-folders a run writes (:func:`invariant.mixing.ensure_relaxation`)."""
 RUN_KEYS = ("game", "training", "simulation")
-"""Sections every run's ``config.json`` holds (the resolved config, DESIGN.md ◆ Config)."""
+"""Sections every run's ``config.json`` holds (the resolved config, docs/design.md ◆ Config)."""
 
 
 def to_inference_data(result):

@@ -1,4 +1,4 @@
-"""The players' mixed strategies and the long-run generated distribution (MATH.md §7).
+"""The players' mixed strategies and the long-run generated distribution (docs/theory.md §7).
 
 The invariant measure μ of ``x = (θ, ω)`` is a joint mixed strategy.  Its conditional laws
 ``μ(dθ | ω)`` (the generator's mixed strategy against a given discriminator) and
@@ -8,7 +8,7 @@ data distribution.
 
 Estimators (all from a finished run; nothing here simulates):
 
-* ``"linear"``: the Gaussian reference of MATH.md §7 applied to the run's stationary mean
+* ``"linear"``: the Gaussian reference of docs/theory.md §7 applied to the run's stationary mean
   and covariance (the engine's streaming accumulators over every post-burn-in step):
   exact when μ is Gaussian (affine games), the best linear predictor and its residual
   covariance otherwise;
@@ -39,7 +39,7 @@ LOCAL_MAX_DIM = 3  # local regression needs enough draws near the conditioning p
 
 @dataclass
 class Conditional:
-    """A conditional law of one player given the other (MATH.md §7).
+    """A conditional law of one player given the other (docs/theory.md §7).
 
     Attributes
     ----------
@@ -60,7 +60,7 @@ class Conditional:
         Kish effective number of draws carrying the kernel weights (local), or the number
         of post-burn-in steps booked (linear).
     exact_mean, exact_cov : ndarray or None
-        Gaussian exact reference for an affine game (MATH.md §7, the law that was
+        Gaussian exact reference for an affine game (docs/theory.md §7, the law that was
         simulated: the Euler–Maruyama chain's for an SDE run, the SGA chain's otherwise).
     """
 
@@ -142,7 +142,7 @@ def local_bandwidth(n_eff: float, dim: int) -> float:
 
 def conditional(result, which: str = "theta_given_omega", at=None, method: str = "auto",
                 n_boot: int = 100, seed: int = 0) -> Conditional:
-    """Conditional law of one player given the other at ``at`` (MATH.md §7).
+    """Conditional law of one player given the other at ``at`` (docs/theory.md §7).
 
     Parameters
     ----------
@@ -349,7 +349,7 @@ def has_generator(game) -> bool:
 
 
 def generated_samples(result, n_theta: int = 2000, n_z: int = 32, seed: int = 0, half: int | None = None):
-    """Samples of the long-run generated law ``∫ (G_θ)_# N(0, 1) μ_θ(dθ)`` (MATH.md §7).
+    """Samples of the long-run generated law ``∫ (G_θ)_# N(0, 1) μ_θ(dθ)`` (docs/theory.md §7).
 
     ``n_theta`` generator parameters are taken evenly from the live chains' kept draws of
     θ (a sample of μ_θ), each pushed through ``n_z`` latents ``z ~ N(0, 1)``; ``half`` = 0
@@ -463,7 +463,7 @@ def analyse(result, n_boot: int = 100, seed: int = 0) -> dict:
 
 
 def summary_section(analysis: dict) -> dict:
-    """The ``strategies.*`` fields of summary.json (DESIGN.md ◆)."""
+    """The ``strategies.*`` fields of summary.json (docs/design.md ◆)."""
     out = {w: analysis[w].as_dict() for w in WHICH}
     out["marginals"] = analysis["marginals"]
     if analysis.get("generated") is not None:

@@ -1,4 +1,4 @@
-"""The machine-readable summary of a run (DESIGN.md ◆ summary.json)."""
+"""The machine-readable summary of a run (docs/design.md ◆ summary.json)."""
 from __future__ import annotations
 
 from . import __version__
@@ -57,7 +57,7 @@ def build(result, moments: Moments) -> dict:
 
 
 def conditions_section(cfg) -> dict:
-    """``conditions.*`` of summary.json (DESIGN.md ◆) for a validated config: C1–C4 of MATH.md §4
+    """``conditions.*`` of summary.json (docs/design.md ◆) for a validated config: C1–C4 of docs/theory.md §4
     on the SDE it selects, computed before any simulation (:func:`invariant.conditions.check_config`).
 
     A numerical failure inside the check is recorded (``verdict = "not established"``,
@@ -76,8 +76,8 @@ def conditions_section(cfg) -> dict:
 
 
 def longrun_sections(result, moments: Moments, out=None, progress: bool = False) -> dict:
-    """Long-run analyses of a finished run (MATH.md §4, §7): ``mixing.*``, ``strategies.*``
-    and, for a 2-D game, ``stationary.fokker_planck`` (DESIGN.md ◆ summary.json).
+    """Long-run analyses of a finished run (docs/theory.md §4, §7): ``mixing.*``, ``strategies.*``
+    and, for a 2-D game, ``stationary.fokker_planck`` (docs/design.md ◆ summary.json).
 
     Runs the relaxation experiment first when the config asks for it (``[mixing]
     relaxation = true``; its runs are saved in ``out/relaxation/`` and reused on a resumed
@@ -131,7 +131,7 @@ def longrun_sections(result, moments: Moments, out=None, progress: bool = False)
 
 
 def fdr_section(result) -> dict:
-    """``fdr.*`` of summary.json (DESIGN.md ◆; MATH.md §5): FDR1 and FDR2 (each player and
+    """``fdr.*`` of summary.json (docs/design.md ◆; docs/theory.md §5): FDR1 and FDR2 (each player and
     summed) with ``lhs, rhs, residual, mcse, z`` for the dynamics and order that were run —
     the exact discrete form for SGA chains — plus the running residuals
     (:func:`invariant.fdr.summary_section`).  A run without the FDR hook, or an analysis

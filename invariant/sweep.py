@@ -1,4 +1,4 @@
-"""A grid of runs: ``invariant sweep CONFIG --set KEY=V1,V2 … [--seeds K] --out DIR`` (DESIGN.md ◆).
+"""A grid of runs: ``invariant sweep CONFIG --set KEY=V1,V2 … [--seeds K] --out DIR`` (docs/design.md ◆).
 
 Every point of the grid (the cartesian product of the ``--set`` lists, times ``K`` seeds) is
 an ordinary run — :func:`invariant.runner.start`, what ``invariant run CONFIG --out POINTDIR``
@@ -236,7 +236,7 @@ def build_points(base: dict, sets, seeds: int = 1, common_seeds: bool = False) -
 
 def exact_trace_cov(cfg) -> float | None:
     """tr of the exact stationary covariance of the chain the config simulates, for affine
-    games (MATH.md §4, :mod:`invariant.exact`): the Euler–Maruyama chain of the SDE (step
+    games (docs/theory.md §4, :mod:`invariant.exact`): the Euler–Maruyama chain of the SDE (step
     ``dt``) or the discrete training itself; None otherwise or without a stationary law."""
     if not getattr(cfg.game, "affine", False):
         return None

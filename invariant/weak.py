@@ -1,16 +1,16 @@
-"""Weak approximation orders of the SDEs against the discrete training (MATH.md §3, §8).
+"""Weak approximation orders of the SDEs against the discrete training (docs/theory.md §3, §8).
 
 For a test function φ and a learning rate η, the weak error at horizon ``T`` is
 ``e(η) = E φ(x_k) − E φ(X_{kη})`` with ``k = round(T/η)`` discrete steps of the scheme and
 the SDE at time ``kη`` (both from the same initial law).  Over a ladder of learning rates the
 slope of ``log|e|`` on ``log η`` is the weak order: 1 for the SML-SDE against every scheme,
-2 for the ALT-SDE against its ALT scheme and for the order-2 SML-SDE against SML (MATH.md §8).
+2 for the ALT-SDE against its ALT scheme and for the order-2 SML-SDE against SML (docs/theory.md §8).
 
 Observables.  The headline order uses the linear observables φ = x_i (the error is the max
 over coordinates of ``|E x_k,i − E X_i|``).  Covariance errors are reported apart (absolute,
 and relative to the SDE's covariance): since the noise injected per step differs from the
 scheme's at O(η³), absolute covariance errors are O(η²) for every pairing and relative ones
-O(η) for every SDE (MATH.md §3).  ``E|x|²`` mixes both and is shown only for illustration.
+O(η) for every SDE (docs/theory.md §3).  ``E|x|²`` mixes both and is shown only for illustration.
 
 Initial law.  A point mass at the config's ``x0 + offset`` (``offset`` a number added to
 every coordinate, or a vector; default 1: the mean error starts from a point away from the
@@ -81,7 +81,7 @@ COMPARISONS = (
     ("alt-d-2", "alt-d", 2),
     ("alt-g-2", "alt-g", 2),
 )
-"""(SDE, discrete scheme, expected weak order) of every comparison reported (MATH.md §8)."""
+"""(SDE, discrete scheme, expected weak order) of every comparison reported (docs/theory.md §8)."""
 
 NOISE_Z = 2.0  # errors within this many standard errors of zero are "below the noise"
 
@@ -505,7 +505,7 @@ def _halving(curves, lrs, exact: bool, rel_tol: float = 0.01) -> dict:
 
 def weak_order(cfg, options: WeakOptions | None = None, method: str = "auto", comparisons=COMPARISONS,
                progress: bool = False, **overrides) -> dict:
-    """Weak errors and fitted orders of each SDE against each discrete scheme (DESIGN.md ◆).
+    """Weak errors and fitted orders of each SDE against each discrete scheme (docs/design.md ◆).
 
     Parameters
     ----------
@@ -545,7 +545,7 @@ def weak_order(cfg, options: WeakOptions | None = None, method: str = "auto", co
     m0, _ = _initial(cfg, opts)
     notes = [
         "headline errors: max over coordinates of |E x_k − E X_T| (linear observables); covariance errors "
-        "apart: absolute O(η²) and relative O(η) for every SDE (MATH.md §3)",
+        "apart: absolute O(η²) and relative O(η) for every SDE (docs/theory.md §3)",
     ]
     if method == "monte-carlo":
         notes.append("SDE reference: Richardson-extrapolated Euler–Maruyama (dt = lr/%d and lr/%d, shared Brownian "

@@ -8,7 +8,7 @@ import pytest  # noqa: E402
 
 from invariant import config  # noqa: E402
 
-# DESIGN.md's example with a non-square C, offsets and correlated noise: the exact-reference game
+# docs/design.md's example with a non-square C, offsets and correlated noise: the exact-reference game
 REFERENCE_GAME = {
     "name": "bilinear",
     "C": [[1.0, 0.4], [-0.3, 0.8], [0.2, -0.5]],

@@ -1,4 +1,4 @@
-"""Tests of the throughput benchmark (``invariant.bench``; DESIGN.md ◆ bench JSON).
+"""Tests of the throughput benchmark (``invariant.bench``; docs/design.md ◆ bench JSON).
 
 No timing is asserted: only the report's shape, and that the three steppers the benchmark
 compares (engine, numpy baseline, bare Numba loop) simulate the same SDE.

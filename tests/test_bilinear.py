@@ -1,4 +1,4 @@
-"""The bilinear game's kernels against their closed forms (MATH.md §8).
+"""The bilinear game's kernels against their closed forms (docs/theory.md §8).
 
 ``g = θᵀCω + lam/2 |θ|² − gam/2 |ω|² + a·θ + b·ω`` with ``∇g + L z`` per sample: every kernel
 is checked on a non-square ``C`` with offsets and correlated ``Σ``, and on a singular ``Σ``

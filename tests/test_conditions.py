@@ -1,4 +1,4 @@
-"""Conditions C1–C4 for a unique invariant measure (MATH.md §4) and ``invariant check``.
+"""Conditions C1–C4 for a unique invariant measure (docs/theory.md §4) and ``invariant check``.
 
 Everything here is deterministic (closed forms, or a fixed Sobol search), so comparisons are
 exact up to the tolerances the issue states (2 % between the exact and the searched ``c``) or
@@ -181,7 +181,7 @@ def test_dirac_noise_damps_psi_locally():
 
 def test_dirac_mescheder_schemes():
     """s = s_z = 0: b0 is a centre (±i f'(0)); the order-2 SML drift spirals out at rate
-    lr f'(0)²/2 while ALT-D and ALT-G keep a centre (MATH.md §3's game term)."""
+    lr f'(0)²/2 while ALT-D and ALT-G keep a centre (docs/theory.md §3's game term)."""
     lr = 0.05
     loc = conditions.local_analysis(dirac.make(s=0.0, s_z=0.0), Scheme("alt-d", lr, 4, 2))
     sch = loc.schemes

@@ -246,7 +246,7 @@ def _z(a, b, se_a, se_b):
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("dynamics,scheme,order", [("sde", "alt-d", 2), ("sga", "alt-d", 2)])
 def test_gpu_stationary_moments_match_exact_and_the_cpu_engine(dynamics, scheme, order, dtype):
-    """65 536 chains on the reference game against its exact law (MATH.md §8) and the CPU engine's
+    """65 536 chains on the reference game against its exact law (docs/theory.md §8) and the CPU engine's
     64, with tolerances from the MCSEs."""
     run = {**RUN, "dynamics": dynamics, "order": order}  # tests/test_references.py's runs, on 1024× the chains
     cfg = make_config(training={"scheme": scheme}, simulation={**run, "chains": 1 << 16, "backend": "cuda",

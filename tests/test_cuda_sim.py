@@ -171,7 +171,7 @@ def test_diverging_chains_are_stopped_and_reported():
 
 def test_sga_stationary_moments_match_the_exact_chain():
     # a strongly damped bilinear game: its SGA chain mixes in a few steps, so a few thousand
-    # chain-steps give MCSEs small enough to test against the exact stationary law (MATH.md §8)
+    # chain-steps give MCSEs small enough to test against the exact stationary law (docs/theory.md §8)
     game = {"name": "bilinear", "C": [[0.5]], "lam": 2.0, "gam": 2.0, "a": [0.3], "b": [-0.2],
             "Sigma_theta": [[1.0]], "Sigma_omega": [[0.5]]}
     cfg = make_config(game, training={"scheme": "alt-d", "lr": 0.2, "batch_size": 1},

@@ -1,4 +1,4 @@
-"""Tests of the Dirac-GAN family (``invariant.games.dirac``; MATH.md §1, §3, §8).
+"""Tests of the Dirac-GAN family (``invariant.games.dirac``; docs/theory.md §1, §3, §8).
 
 Deterministic identities (gradients, Hessian–vector products, quadrature) are checked
 against finite differences and adaptive quadrature; stochastic ones (per-sample
@@ -153,7 +153,7 @@ def test_gradient_penalty_is_smooth_at_zero():
     assert game.grad(np.array([0.0, np.sqrt(1 - delta**2)]))[1] == pytest.approx(0.0, abs=1e-14)
 
 
-# ---------------------------------------------------------------- equilibrium (MATH.md §8)
+# ---------------------------------------------------------------- equilibrium (docs/theory.md §8)
 
 def b0_jacobian(game, x):
     H = game.hessian(x)

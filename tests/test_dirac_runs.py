@@ -1,5 +1,5 @@
 """Dirac-GAN runs: R1 concentrates with spread ∝ sqrt(lr/N); without a regulariser the
-chains do not settle (MATH.md §8)."""
+chains do not settle (docs/theory.md §8)."""
 import numpy as np
 import pytest
 

@@ -69,7 +69,7 @@ def _cli(*args, **kw):
 @pytest.mark.parametrize("scheme,order", [("sml", 1), ("sml", 2), ("alt-d", 2), ("alt-g", 2)])
 def test_noiseless_sde_chains_are_the_euler_recursion_of_their_order(scheme, order):
     """Noise off, the chains are x ← x + dt (A x + c) with the drift of the scheme's SDE of
-    that order (MATH.md §3): the order, a constant of the kernel module, selects lr·b1."""
+    that order (docs/theory.md §3): the order, a constant of the kernel module, selects lr·b1."""
     zeros = lambda n: np.zeros((n, n)).tolist()  # noqa: E731
     x0 = [0.4, -0.3, 0.2, 0.5, -0.1]
     cfg = make_config(game={**REFERENCE_GAME, "Sigma_theta": zeros(3), "Sigma_omega": zeros(2)},

@@ -1,4 +1,4 @@
-"""Tests of the exact linear–Gaussian references (``invariant.exact``, MATH.md §2–§5, §7, §8).
+"""Tests of the exact linear–Gaussian references (``invariant.exact``, docs/theory.md §2–§5, §7, §8).
 
 Exact checks wherever one exists; the Monte Carlo checks (one SGA step, conditional-law
 regression) use fixed seeds and assert on z-scores built from standard errors.
@@ -48,7 +48,7 @@ def _fd_grad(fun, x, h=1e-3):
 
 
 def _b1_explicit(game, scheme, x):
-    """b1 from the ¼∇|∇g|² forms printed in MATH.md §3, by finite differences of game.grad."""
+    """b1 from the ¼∇|∇g|² forms printed in docs/theory.md §3, by finite differences of game.grad."""
     gt2 = _fd_grad(lambda y: _sq_norms(game, y)[0], x)
     go2 = _fd_grad(lambda y: _sq_norms(game, y)[1], x)
     t, o = slice(0, DT), slice(DT, None)
@@ -161,7 +161,7 @@ def test_mixing_rate_and_dissipativity():
 
 # --------------------------------------------------------------------------- discrete chains
 def _sga_step(scheme, lr, x, rng):
-    """One SGA step written directly from MATH.md §2 (independent of invariant.exact)."""
+    """One SGA step written directly from docs/theory.md §2 (independent of invariant.exact)."""
     n = x.shape[0]
     th, om = x[:, :DT].copy(), x[:, DT:].copy()
     xi_t = rng.standard_normal((n, DT)) @ np.linalg.cholesky(SIG_T / N).T
@@ -217,7 +217,7 @@ def test_discrete_sml_closed_form(game):
 @pytest.mark.parametrize("sde", ex.SCHEMES)
 @pytest.mark.parametrize("order", [1, 2])
 def test_one_step_moment_matching(game, chain, sde, order):
-    """MATH.md §3: one-step mean error O(η³) for the matching order-2 drift, O(η²) else."""
+    """docs/theory.md §3: one-step mean error O(η³) for the matching order-2 drift, O(η²) else."""
     lrs = 0.04 / 2.0 ** np.arange(6)
     x = np.array([0.7, -0.4, 0.5, 0.9, -0.6])
     errs = []
@@ -233,7 +233,7 @@ def test_one_step_moment_matching(game, chain, sde, order):
 @pytest.mark.parametrize("scheme", ex.SCHEMES)
 @pytest.mark.parametrize("order", [1, 2])
 def test_discrete_stationary_covariance_converges(game, scheme, order):
-    """Relative error of the stationary covariance is O(η) for every SDE (MATH.md §3)."""
+    """Relative error of the stationary covariance is O(η) for every SDE (docs/theory.md §3)."""
     lrs = 0.04 / 2.0 ** np.arange(5)
     errs, mean_errs = [], []
     for lr in lrs:
@@ -248,7 +248,7 @@ def test_discrete_stationary_covariance_converges(game, scheme, order):
 
 @pytest.mark.parametrize("scheme", ex.SCHEMES)
 def test_diffusion_correction_gives_second_order_stationary_covariance(game, scheme):
-    """MATH.md §3: order-2 drift plus corrected diffusion ⇒ relative error O(η²)."""
+    """docs/theory.md §3: order-2 drift plus corrected diffusion ⇒ relative error O(η²)."""
     lrs = 0.04 / 2.0 ** np.arange(5)
     errs = []
     for lr in lrs:
@@ -454,7 +454,7 @@ def test_fdr_order2_needs_b1_terms(game):
 
 @pytest.mark.parametrize("scheme", ex.SCHEMES)
 def test_discrete_fdr(game, scheme):
-    """MATH.md §5 exact discrete analogue: applied-gradient form exact for every scheme;
+    """docs/theory.md §5 exact discrete analogue: applied-gradient form exact for every scheme;
     current-point form exact for SML only (it misses for ALT's second mover)."""
     lr = 0.1
     r = ex.discrete_fdr(game, scheme, lr, N)

@@ -1,4 +1,4 @@
-"""Fluctuation–dissipation relations (MATH.md §5; invariant.fdr): streamed terms, exact
+"""Fluctuation–dissipation relations (docs/theory.md §5; invariant.fdr): streamed terms, exact
 references, MCSE z-scores, the running diagnostic, the summary.json section."""
 import json
 
@@ -85,7 +85,7 @@ def test_exact_discrete_fdrs_hold_for_the_sga_chains(scheme, seed):
         e = a[name]
         assert abs(e["lhs"] - sign * ref["applied"][p]["lhs"]) < 4 * e["lhs_mcse"]
         assert abs(e["rhs"] - sign * ref["applied"][p]["rhs"]) < 4 * e["rhs_mcse"]
-    # MATH.md §6: the SDE-form denominator (η/2N) tr Σ is biased at η = 0.1 (ratio well above 1)
+    # docs/theory.md §6: the SDE-form denominator (η/2N) tr Σ is biased at η = 0.1 (ratio well above 1)
     assert a["diagnostics"]["sde_form_theta"]["ratio"] > 1.05
 
 

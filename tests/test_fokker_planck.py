@@ -1,5 +1,5 @@
 """The 2-D stationary Fokker–Planck solver (invariant.fokker_planck) against exact
-Ornstein–Uhlenbeck references, and the Dirac-GAN with weight decay (MATH.md §4, §8)."""
+Ornstein–Uhlenbeck references, and the Dirac-GAN with weight decay (docs/theory.md §4, §8)."""
 import numpy as np
 import pytest
 from scipy.linalg import eigvals
@@ -96,7 +96,7 @@ R1_SMALL = {"name": "dirac", "loss": "vanilla", "regularizer": "r1", "gamma": 0.
 @pytest.mark.parametrize("game,expected", [
     # weight decay: J = [[−λ, ½], [−½, −γ − (s² + s_z²)/4]] at 0 (f'(0) = ½, f''(0) = −¼)
     (DIRAC_WD, (DIRAC_WD["lam"] + DIRAC_WD["gamma"] + (1.0 + 1.0) / 4) / 2),
-    # R1 (MATH.md §8): γ/2 for point-mass data and latents; the data's spread adds (s² + s_z²)/8
+    # R1 (docs/theory.md §8): γ/2 for point-mass data and latents; the data's spread adds (s² + s_z²)/8
     (R1_SMALL, R1_SMALL["gamma"] / 2 + (0.3**2 + 0.3**2) / 8),
 ])
 def test_small_noise_gap_is_the_local_rate_of_the_jacobian(game, expected):

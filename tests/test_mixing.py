@@ -1,4 +1,4 @@
-"""Mixing-rate estimators (invariant.mixing, MATH.md §4) against exact Ornstein–Uhlenbeck
+"""Mixing-rate estimators (invariant.mixing, docs/theory.md §4) against exact Ornstein–Uhlenbeck
 references: closed-form autocorrelations ``e^{At}P``, exactly sampled OU paths, and engine
 runs of bilinear games (complex eigenvalues; non-normal drift).  Statistical checks are
 z-scores with standard errors from the estimators' own bootstrap intervals."""
@@ -255,7 +255,7 @@ def analysed(request):
 
 
 def test_every_method_estimates_the_exact_rate(analysed):
-    """MATH.md §4: κ = −α(A); within 10 % and within the estimators' own errors."""
+    """docs/theory.md §4: κ = −α(A); within 10 % and within the estimators' own errors."""
     name, r, runs, mix = analysed
     kappa = mix.exact["sde"]
     assert kappa == pytest.approx(mixing.exact_rate(r)["sde"])

@@ -1,4 +1,4 @@
-"""Tests of the 1-D GAN game (``invariant.games.mlp``; MATH.md §1–3).
+"""Tests of the 1-D GAN game (``invariant.games.mlp``; docs/theory.md §1–3).
 
 Derivatives are checked against central finite differences whose own error is estimated
 (Richardson: the change between steps ``h`` and ``h/2``, plus a rounding bound), Monte Carlo
@@ -82,7 +82,7 @@ def perturbed(g, scale=0.3, seed=1):
 
 @njit
 def alt_d(x, p, data, rng, lr, batch_size, steps):
-    """ALT-D SGDA (MATH.md §2): ω ← ω + lr ∇̂_ω(θ, ω), then θ ← θ − lr ∇̂_θ(θ, ω⁺)."""
+    """ALT-D SGDA (docs/theory.md §2): ω ← ω + lr ∇̂_ω(θ, ω), then θ ← θ − lr ∇̂_θ(θ, ω⁺)."""
     dt = int(p[0])
     d = x.shape[0]
     buf = np.empty(d)

@@ -1,12 +1,12 @@
 """Stationary mean and covariance of every dynamics against the exact Gaussian references
-(MATH.md §4, §8), with tolerances from the runs' Monte Carlo standard errors."""
+(docs/theory.md §4, §8), with tolerances from the runs' Monte Carlo standard errors."""
 import numpy as np
 import pytest
 
 from invariant import engine, exact, stationary
 from conftest import make_config
 
-# DESIGN.md's default run size
+# docs/design.md's default run size
 RUN = {"chains": 64, "t_end": 400.0, "t_burn": 50.0, "dt": 0.01, "seed": 2024}
 Z_MAX = 4.5  # per element; ~100 z-scores are tested in this file
 

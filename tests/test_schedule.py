@@ -1,4 +1,4 @@
-"""Learning-rate schedules and the FDR scheduler (MATH.md §5–6; invariant.schedule)."""
+"""Learning-rate schedules and the FDR scheduler (docs/theory.md §5–6; invariant.schedule)."""
 import numba
 import numpy as np
 import pytest
@@ -38,7 +38,7 @@ def test_schedule_table_is_validated_with_the_field_named():
 @pytest.mark.parametrize("scheme", ["sml", "alt-d"])
 def test_ratios_are_one_at_stationarity_at_fixed_lr(scheme):
     # started from the chain's exact stationary mean, the logged ratios (half-running window
-    # of the applied-gradient FDR, MATH.md §5) sit at 1 within their standard errors
+    # of the applied-gradient FDR, docs/theory.md §5) sit at 1 within their standard errors
     cfg = _cfg(scheme)
     m, _ = exact.discrete_stationary(*exact.discrete(cfg.game, scheme, 0.1, 4))
     cfg = _cfg(scheme, x0=m, chains=16)

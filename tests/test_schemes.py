@@ -1,4 +1,4 @@
-"""The SDE drifts of MATH.md §3, tested through the derivation, not only the code."""
+"""The SDE drifts of docs/theory.md §3, tested through the derivation, not only the code."""
 import numpy as np
 import pytest
 from scipy.integrate import solve_ivp

@@ -1,5 +1,5 @@
 """Stationary densities (invariant.stationary: marginals, joint KDE, histograms) against the
-exact Gaussian invariant law of bilinear games (MATH.md §4, §8)."""
+exact Gaussian invariant law of bilinear games (docs/theory.md §4, §8)."""
 import numpy as np
 import pytest
 from scipy.stats import chi2, multivariate_normal, norm
@@ -77,7 +77,7 @@ def test_kde_2d_of_a_point_mass_is_the_kernel():
 
 @pytest.mark.slow
 def test_trace_cov_mcse_matches_the_scatter_across_independent_runs():
-    """tr Cov's MCSE is the spread of tr Cov over runs with other seeds.  On DESIGN.md's
+    """tr Cov's MCSE is the spread of tr Cov over runs with other seeds.  On docs/design.md's
     example the diagonal entries' errors are correlated, and adding them in quadrature (the
     former formula) understates it: sd / MCSE = 1.32 over these runs, against 0.99 now."""
     game = {"name": "bilinear", "C": [[1.0, 0.4], [-0.3, 0.8]], "lam": 0.3, "gam": 0.5,

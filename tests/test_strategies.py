@@ -1,4 +1,4 @@
-"""Mixed strategies (invariant.strategies, MATH.md §7): conditional laws against the exact
+"""Mixed strategies (invariant.strategies, docs/theory.md §7): conditional laws against the exact
 Gaussian conditionals of bilinear games, conditional densities, and the long-run
 generated distribution of a game with a generator."""
 import json

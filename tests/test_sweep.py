@@ -1,4 +1,4 @@
-"""invariant sweep: a grid of runs, one folder each, gathered in sweep.csv (DESIGN.md ◆ Command line)."""
+"""invariant sweep: a grid of runs, one folder each, gathered in sweep.csv (docs/design.md ◆ Command line)."""
 import csv
 import json
 import os

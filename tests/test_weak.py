@@ -1,4 +1,4 @@
-"""Weak orders of the SDEs against the discrete schemes (MATH.md §3, §8; invariant.weak)."""
+"""Weak orders of the SDEs against the discrete schemes (docs/theory.md §3, §8; invariant.weak)."""
 import json
 
 import numpy as np
@@ -27,7 +27,7 @@ def test_exact_weak_orders_on_the_bilinear_game():
         assert abs(c["order"] - c["expected_order"]) < 0.15, (sde, scheme, c["order"])
         lo, hi = c["order_interval"]
         assert lo <= c["order"] <= hi
-        # MATH.md §3: absolute covariance errors O(η²) and relative ones O(η) for every SDE
+        # docs/theory.md §3: absolute covariance errors O(η²) and relative ones O(η) for every SDE
         assert abs(c["cov"]["order"] - 2) < 0.15 and abs(c["cov_relative"]["order"] - 1) < 0.15
         assert c["errors"] == pytest.approx([max(abs(v) for v in vals) for vals in
                                              zip(*[c["by_observable"][n]["errors"] for n in res["headline_observables"]])])

@@ -1,7 +1,7 @@
-"""Conditions for a unique invariant measure: C1–C4 of MATH.md §4, and local stability.
+"""Conditions for a unique invariant measure: C1–C4 of docs/theory.md §4, and local stability.
 
 For the SDE a config selects, ``dX = b(X) dt + σ(X) dW`` with ``b = b0 + lr·b1`` (order 2)
-or ``b0`` (order 1) and ``σσᵀ = (lr/N) blockdiag(Σ_θ, Σ_ω)`` (MATH.md §3), this package checks
+or ``b0`` (order 1) and ``σσᵀ = (lr/N) blockdiag(Σ_θ, Σ_ω)`` (docs/theory.md §3), this package checks
 
 * **C1** boundedness: ``sup_x ‖σσᵀ(x)‖`` (:class:`BoundedDiffusion`) and ``sup_x ‖∇b(x)‖``
   (:class:`BoundedJacobian`);
@@ -24,7 +24,7 @@ Two paths (:func:`check`):
 
 ``exact``
     When the drift is affine and the diffusion constant (declared by the game, ``game.affine``,
-    or detected numerically), the closed forms of MATH.md §4 are used: ``c = −λ_max((A+Aᵀ)/2)``,
+    or detected numerically), the closed forms of docs/theory.md §4 are used: ``c = −λ_max((A+Aᵀ)/2)``,
     ``λ_min(σσᵀ)``, the quadratic ``V`` from the Lyapunov equation with ``R* = |m| +
     sqrt(1 + Tr(QD))``, and the radii from exact trust-region maximisations over spheres.
 ``search``
@@ -38,7 +38,7 @@ Two paths (:func:`check`):
     growing, at the search bound is reported as failing the condition).
 
 Every function returns plain dataclasses; :meth:`Conditions.to_dict` gives the
-``conditions.*`` fields of summary.json (DESIGN.md ◆).
+``conditions.*`` fields of summary.json (docs/design.md ◆).
 
 Modules: :mod:`.results` (the dataclasses), :mod:`.linalg` (Lyapunov equation, sphere
 maxima, Kalman rank), :mod:`.affine` (the exact path), :mod:`.shells` (what the search

@@ -62,7 +62,7 @@ def _affine_at(game, scheme: Scheme, A, c, D0) -> bool:
 
 
 def exact_conditions(A, c, D, lyapunov: str = "auto"):
-    """C1–C4 in closed form for ``b(x) = Ax + c``, constant ``σσᵀ = D`` (MATH.md §4).
+    """C1–C4 in closed form for ``b(x) = Ax + c``, constant ``σσᵀ = D`` (docs/theory.md §4).
 
     Parameters
     ----------

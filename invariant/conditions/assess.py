@@ -21,7 +21,7 @@ from .text import fmt_vec, vname
 
 def verdict(bounded_diffusion: BoundedDiffusion, ellipticity: Ellipticity, lyapunov: Lyapunov,
             dissipativity: Dissipativity | None = None) -> tuple[str, str]:
-    """``("unique" | "exists" | "not established", one-sentence reason)`` (MATH.md §4).
+    """``("unique" | "exists" | "not established", one-sentence reason)`` (docs/theory.md §4).
 
     ``unique``: C3 and C4 hold with bounded σ; ``exists``: C4 holds but C3 (or the bound on
     σ) fails; otherwise ``not established``, naming the failing condition.

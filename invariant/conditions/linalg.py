@@ -16,7 +16,7 @@ __all__ = ["sym", "lyapunov_matrix", "sphere_max", "last_crossing", "first_root"
 
 
 def lyapunov_matrix(A) -> np.ndarray | None:
-    """``Q`` solving ``AᵀQ + QA = −I`` (MATH.md §4's automatic quadratic ``V``).
+    """``Q`` solving ``AᵀQ + QA = −I`` (docs/theory.md §4's automatic quadratic ``V``).
 
     Returns None unless ``A`` is Hurwitz (``max Re λ(A) < 0``), the case where ``Q`` is
     positive definite and ``V(y) = yᵀQy`` gives ``dV/dt = −|y|²`` along ``y' = Ay``.

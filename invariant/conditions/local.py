@@ -62,7 +62,7 @@ def _equilibrium(name, x, J, residual, param_names) -> Equilibrium:
 def jacobians_at_b0_zero(game, x, lr):
     """Exact ``∇b0`` and each scheme's ``∇(b0 + lr·b1)`` at a zero of ``b0`` from the Hessian.
 
-    At ``∇g = 0`` every term of ``b1`` (MATH.md §3, ``Scheme.b1``) vanishes to first order
+    At ``∇g = 0`` every term of ``b1`` (docs/theory.md §3, ``Scheme.b1``) vanishes to first order
     except through ``∂(∇g) = H``: ``∇b1 = Π_θ(−½HΠ_θH + ½s_θHΠ_ωH) + Π_ω(½s_ωHΠ_θH − ½HΠ_ωH)``.
     """
     d, dt = game.d, game.d_theta
@@ -182,7 +182,7 @@ def local_analysis(game, scheme: Scheme, options: dict | None = None) -> Local:
     ``max(1, 2|x0|)``), within ``equilibrium_evals`` drift evaluations, and de-duplicated.
     For an affine game the unique zero ``A⁻¹(−c)`` is used.  At the first zero of ``b0`` the
     Jacobians of ``b0`` and of the three schemes' order-2 drifts are compared: the game term
-    ``b1^{ALT} − b1^{SML}`` (MATH.md §3) moves the eigenvalues, e.g. on the Dirac-GAN SML's
+    ``b1^{ALT} − b1^{SML}`` (docs/theory.md §3) moves the eigenvalues, e.g. on the Dirac-GAN SML's
     order-2 drift spirals out at rate ``lr·f'(0)²/2`` while ALT-D/ALT-G keep a centre.
 
     Returns

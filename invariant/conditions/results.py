@@ -14,7 +14,7 @@ from ..jsontypes import plain
 
 @dataclass
 class Searched:
-    """What was examined to reach the constants (MATH.md §4: "say what they searched").
+    """What was examined to reach the constants (docs/theory.md §4: "say what they searched").
 
     Attributes
     ----------
@@ -78,7 +78,7 @@ class SupBound:
 
 @dataclass
 class BoundedDiffusion(SupBound):
-    """C1, the diffusion part: ``sup_x ‖σσᵀ(x)‖₂`` (MATH.md §4).
+    """C1, the diffusion part: ``sup_x ‖σσᵀ(x)‖₂`` (docs/theory.md §4).
 
     ``sqrt(sup_norm)`` bounds ``‖σ‖``; ``growth`` is 0 for a bounded, saturating ``σσᵀ`` and
     2 for ``Σ ∝ |x|²``.
@@ -92,7 +92,7 @@ class BoundedJacobian(SupBound):
 
 @dataclass
 class Dissipativity:
-    """C2: ``x·b(x) ≤ −c|x|²`` for ``|x| ≥ R``; weak form ``x·b ≤ −α|x|² + β`` (MATH.md §4).
+    """C2: ``x·b(x) ≤ −c|x|²`` for ``|x| ≥ R``; weak form ``x·b ≤ −α|x|² + β`` (docs/theory.md §4).
 
     Attributes
     ----------
@@ -134,7 +134,7 @@ class Dissipativity:
 
 @dataclass
 class Ellipticity:
-    """C3: ``λ_min = inf_x λ_min(σσᵀ(x)) > 0`` (MATH.md §4).
+    """C3: ``λ_min = inf_x λ_min(σσᵀ(x)) > 0`` (docs/theory.md §4).
 
     ``lambda_min`` is the smallest eigenvalue found (exact for a constant diffusion);
     ``growth`` the log-log slope of the shell minima over the last decade (``< 0``: still
@@ -152,7 +152,7 @@ class Ellipticity:
 
 @dataclass
 class Lyapunov:
-    """C4: ``LV ≤ −1`` for ``|x| ≥ R*``; geometric form ``LV ≤ −aV + β`` (MATH.md §4).
+    """C4: ``LV ≤ −1`` for ``|x| ≥ R*``; geometric form ``LV ≤ −aV + β`` (docs/theory.md §4).
 
     Attributes
     ----------
@@ -197,7 +197,7 @@ class Equilibrium:
     Attributes
     ----------
     drift : str
-        ``"b0"`` or ``"<scheme>-2"`` (``b0 + lr·b1`` of that scheme, MATH.md §3).
+        ``"b0"`` or ``"<scheme>-2"`` (``b0 + lr·b1`` of that scheme, docs/theory.md §3).
     x : list
     residual : float
         ``|b(x*)|``.
@@ -240,7 +240,7 @@ class Local:
     schemes : dict
         At the first equilibrium of ``b0``: the Jacobian's eigenvalues and kind for the
         order-1 drift ``b0`` and for each scheme's order-2 drift (``sml-2``, ``alt-d-2``,
-        ``alt-g-2``): the game term ``b1^{ALT} − b1^{SML}`` shifts them (MATH.md §3).
+        ``alt-g-2``): the game term ``b1^{ALT} − b1^{SML}`` shifts them (docs/theory.md §3).
     diffusion_eigenvalues : list or None
         Of ``σσᵀ(x*)`` at that equilibrium.
     controllable : bool or None
@@ -267,7 +267,7 @@ class Local:
 
 @dataclass
 class Conditions:
-    """All of C1–C4, the verdict and the local analysis for one SDE (MATH.md §4)."""
+    """All of C1–C4, the verdict and the local analysis for one SDE (docs/theory.md §4)."""
 
     game: str
     scheme: str
@@ -288,7 +288,7 @@ class Conditions:
     notes: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        """The ``conditions.*`` fields of summary.json (DESIGN.md ◆; numpy-free but may hold
+        """The ``conditions.*`` fields of summary.json (docs/design.md ◆; numpy-free but may hold
         inf/nan, which :func:`invariant.storage.jsonable` writes as null)."""
         return plain(asdict(self))
 

@@ -38,7 +38,7 @@ def _yes(holds: bool) -> str:
 def _method_line(c: Conditions) -> str:
     s = c.searched
     if c.exact:
-        return "exact (MATH.md §4 closed forms): " + s.why
+        return "exact (docs/theory.md §4 closed forms): " + s.why
     return (f"numerical search: {s.radii.get('count')} shells |x| = {_f(s.radii.get('min'), '.3g')}…{_f(s.radii.get('max'), '.3g')}, "
             f"{s.directions} directions (±axes on {s.axes or 'no shell'}), {s.starts} local optimisations, "
             f"{s.evaluations} evaluations, {s.seconds:.2f} s")

@@ -88,7 +88,7 @@ APPLIED_OBSERVABLES = (
 )
 """Observables of the update itself, appended (after the hook's) for SGA chains only: with ∇̂
 the minibatch gradient actually applied and the parameter it was applied to, ``θ·∇̂_θ``,
-``|∇̂_θ|²``, ``ω·∇̂_ω``, ``|∇̂_ω|²`` (MATH.md §5's exact discrete FDR2), and with ``Δ`` the whole
+``|∇̂_θ|²``, ``ω·∇̂_ω``, ``|∇̂_ω|²`` (docs/theory.md §5's exact discrete FDR2), and with ``Δ`` the whole
 step, ``−∇g(x)·Δ/lr`` and ``(g(x+Δ) − g(x) − ∇g(x)·Δ)/lr`` (an exact discrete FDR1)."""
 
 
@@ -107,7 +107,7 @@ def cache_dir() -> Path:
 def kernels(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), order: int = 1):
     """The kernel module for ``game_module`` (dotted name) and states ``x = (θ, ω)`` of
     dimension ``d`` with ``dim θ = d_theta``, with ``hook``'s observables; its ``sde_chunk``
-    simulates the SDE of ``order`` 1 (drift b0) or 2 (b0 + lr·b1), MATH.md §3 (``sga_chunk``
+    simulates the SDE of ``order`` 1 (drift b0) or 2 (b0 + lr·b1), docs/theory.md §3 (``sga_chunk``
     does not depend on it: SGA runs take order 1's module).
 
     States of dimension ``d <= scratch.STACK_D_MAX`` get kernels specialised for
@@ -134,7 +134,7 @@ def kernels_text(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), or
         N_OBS_MAX=(n_obs + len(APPLIED_OBSERVABLES), "N_OBS + N_APPLIED"),
         # one module per order, so order-1 chain loops carry no branch for b1 (it cost the
         # 2-D step 7–10 %)
-        USE_B1=(order == 2, "the SDE chains' drift is b0 + lr·b1 (order 2) or b0 (order 1), MATH.md §3"),
+        USE_B1=(order == 2, "the SDE chains' drift is b0 + lr·b1 (order 2) or b0 (order 1), docs/theory.md §3"),
         HOOK_WORK=(int(hook.work) if hook.rng else 0, "work rows of the hook's scratch"),
         HOOK_ROWS=(hook.rows, "rows of the hook's scratch: its work rows, then copies of x and ∇g"),
     )

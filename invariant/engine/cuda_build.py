@@ -12,7 +12,7 @@ events, the observable hook) — are *translated* into CUDA device functions, on
   arrays of the compile-time length ``d``, cut to ``n``;
 * numpy's scalar functions (``np.exp``, ``np.sqrt``, …) become ``math``'s;
 * in float32 mode every float literal becomes a float32 constant, so that state arithmetic
-  stays in float32 (MATH.md §3's step, in single precision).
+  stays in float32 (docs/theory.md §3's step, in single precision).
 
 The templates translated are those the two backends share (:data:`SHARED`: the training
 step and the chain's book-keeping) and the hook's adapter; the CPU-only ones (its chain

@@ -1,26 +1,26 @@
-"""Exact linear–Gaussian references for affine (linear–quadratic) games (MATH.md §8).
+"""Exact linear–Gaussian references for affine (linear–quadratic) games (docs/theory.md §8).
 
 For a game whose gradient field is affine, ``∇g(x) = H x + f``, with constant gradient-noise
 covariances ``Σ = blockdiag(Σ_θ, Σ_ω)`` (``game.affine`` is true, e.g. the ``bilinear``
 game), every object of the toolkit has a closed form:
 
-* the SDE drifts of MATH.md §3 are affine, ``b(x) = A x + c`` (:func:`drift`), and the
+* the SDE drifts of docs/theory.md §3 are affine, ``b(x) = A x + c`` (:func:`drift`), and the
   diffusion is constant (:func:`diffusion`), so the SDEs are Ornstein–Uhlenbeck processes;
-* their invariant law is ``N(m, P)`` (:func:`stationary`, MATH.md §4) with exact mixing rate
+* their invariant law is ``N(m, P)`` (:func:`stationary`, docs/theory.md §4) with exact mixing rate
   ``κ = −α(A)`` (:func:`mixing_rate`);
-* the discrete SGA chains of MATH.md §2 are exact affine Gaussian recursions
+* the discrete SGA chains of docs/theory.md §2 are exact affine Gaussian recursions
   ``x⁺ = M x + m0 + N(0, Q)`` (:func:`discrete`) with Gaussian invariant law
   (:func:`discrete_stationary`);
 * transient moments of both are exact (:func:`ou_moments`, :func:`discrete_moments`), so
   weak errors carry no Monte Carlo error;
-* the conditional laws of MATH.md §7 (:func:`conditional`) and the fluctuation–dissipation
-  relations of MATH.md §5 (:func:`fdr` for the SDEs, :func:`discrete_fdr` for the chains)
+* the conditional laws of docs/theory.md §7 (:func:`conditional`) and the fluctuation–dissipation
+  relations of docs/theory.md §5 (:func:`fdr` for the SDEs, :func:`discrete_fdr` for the chains)
   are Gaussian expectations.
 
 Conventions.  ``x = (θ, ω)``; ``S = blockdiag(−I_θ, +I_ω)`` so that ``b0 = S ∇g`` and its
 Jacobian is ``J = S H``; blocks ``H_θω = ∂(∇_θ g)/∂ω`` (dθ × dω) and ``H_ωθ = ∂(∇_ω g)/∂θ``.
 Schemes are named ``"sml"``, ``"alt-d"``, ``"alt-g"``.  The two players' minibatches are
-independent (MATH.md §2), so only the diagonal blocks ``Σ_θ``, ``Σ_ω`` of ``Σ`` enter.
+independent (docs/theory.md §2), so only the diagonal blocks ``Σ_θ``, ``Σ_ω`` of ``Σ`` enter.
 """
 from __future__ import annotations
 

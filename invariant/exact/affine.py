@@ -1,5 +1,5 @@
 """Affine games' constant pieces and their SDEs' affine drift and constant diffusion
-(MATH.md §3, §8)."""
+(docs/theory.md §3, §8)."""
 from __future__ import annotations
 
 import numpy as np
@@ -44,8 +44,8 @@ def affine_parts(game):
     f : ndarray, shape (d,)
         ``∇g(0)``.
     Sigma : ndarray, shape (d, d)
-        ``blockdiag(Σ_θ, Σ_ω)`` (MATH.md §1, §3): ``game.info["Sigma"]`` when present, else
-        ``game.sigma(0)``; any cross block is dropped (independent minibatches, MATH.md §2).
+        ``blockdiag(Σ_θ, Σ_ω)`` (docs/theory.md §1, §3): ``game.info["Sigma"]`` when present, else
+        ``game.sigma(0)``; any cross block is dropped (independent minibatches, docs/theory.md §2).
 
     Raises
     ------
@@ -55,7 +55,7 @@ def affine_parts(game):
     if not getattr(game, "affine", False):
         raise ValueError(
             f"game {getattr(game, 'name', '?')!r} is not affine: exact references need an affine "
-            "gradient field and constant noise (MATH.md §8)"
+            "gradient field and constant noise (docs/theory.md §8)"
         )
     d, dt = game.d, game.d_theta
     x0 = np.zeros(d)
@@ -77,7 +77,7 @@ def _signs(game) -> np.ndarray:
 
 
 def _game_term_matrix(H, dt, scheme):
-    """``K`` with ``c_scheme(x) = K ∇g(x)`` (MATH.md §3).
+    """``K`` with ``c_scheme(x) = K ∇g(x)`` (docs/theory.md §3).
 
     ALT-D: ``c = (−H_θω ∇_ω g, 0)``; ALT-G: ``c = (0, −H_ωθ ∇_θ g)``; SML: ``c = 0``.
     """
@@ -90,7 +90,7 @@ def _game_term_matrix(H, dt, scheme):
 
 
 def drift_terms(game, scheme: str, order: int = 2):
-    """Affine pieces of the SDE drift ``b = b0 + lr·b1`` (MATH.md §3).
+    """Affine pieces of the SDE drift ``b = b0 + lr·b1`` (docs/theory.md §3).
 
     Parameters
     ----------
@@ -106,13 +106,13 @@ def drift_terms(game, scheme: str, order: int = 2):
     A0, c0 : ndarray
         ``b0(x) = A0 x + c0`` with ``b0 = (−∇_θ g, +∇_ω g)``: ``A0 = J = S H``, ``c0 = S f``.
     A1, c1 : ndarray
-        ``b1(x) = A1 x + c1`` with ``b1 = c_scheme − ½ J b0`` (MATH.md §3, one-step moment
+        ``b1(x) = A1 x + c1`` with ``b1 = c_scheme − ½ J b0`` (docs/theory.md §3, one-step moment
         matching): ``A1 = K H − ½ J²``, ``c1 = K f − ½ J S f``, ``K`` the scheme's game term
         (``c_scheme = K ∇g``).  Zero when ``order == 1``.
 
     Notes
     -----
-    ``b1 = c − ½ J b0`` equals the ``¼∇|∇g|²`` forms printed in MATH.md §3 for a zero-sum
+    ``b1 = c − ½ J b0`` equals the ``¼∇|∇g|²`` forms printed in docs/theory.md §3 for a zero-sum
     game (symmetric ``H``); ``tests/test_exact.py`` checks this against finite differences.
     """
     scheme, order = _scheme(scheme), _order(order)
@@ -129,7 +129,7 @@ def drift_terms(game, scheme: str, order: int = 2):
 
 
 def drift(game, scheme: str, order: int, lr: float):
-    """Affine SDE drift ``b(x) = A x + c = b0(x) + lr·b1(x)`` (MATH.md §3).
+    """Affine SDE drift ``b(x) = A x + c = b0(x) + lr·b1(x)`` (docs/theory.md §3).
 
     Parameters
     ----------
@@ -154,7 +154,7 @@ def drift(game, scheme: str, order: int, lr: float):
 
 
 def diffusion(game, lr: float, batch_size: int, correction: str | None = None):
-    """Diffusion matrix ``D = σσᵀ`` of the SDEs (MATH.md §3).
+    """Diffusion matrix ``D = σσᵀ`` of the SDEs (docs/theory.md §3).
 
     Parameters
     ----------
@@ -166,7 +166,7 @@ def diffusion(game, lr: float, batch_size: int, correction: str | None = None):
         Minibatch size N.
     correction : {None, "sml", "alt-d", "alt-g"}
         None (default): ``D = (η/N) Σ``, ``Σ = blockdiag(Σ_θ, Σ_ω)``.  A scheme name gives
-        MATH.md §3's optional diffusion correction
+        docs/theory.md §3's optional diffusion correction
         ``D = (η/N)[Σ + η(R − ½(JΣ + ΣJᵀ))]`` matching the scheme's one-step covariance to
         ``O(η³)`` (``R = 0`` for SML, ``[[0, −H_θωΣ_ω], [−Σ_ωH_ωθ, 0]]`` for ALT-D,
         ``[[0, Σ_θH_θω], [H_ωθΣ_θ, 0]]`` for ALT-G).  May fail to be PSD for large η.

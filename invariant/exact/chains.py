@@ -1,5 +1,5 @@
 """The discrete SGA chains on an affine game as exact affine Gaussian recursions
-(MATH.md §2, §8)."""
+(docs/theory.md §2, §8)."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,7 +10,7 @@ from .affine import _positive, _scheme, _signs, affine_parts
 
 
 def discrete(game, scheme: str, lr: float, batch_size: int):
-    """The SGA chain of MATH.md §2 as an exact affine Gaussian recursion.
+    """The SGA chain of docs/theory.md §2 as an exact affine Gaussian recursion.
 
     ``x⁺ = M x + m0 + ε``, ``ε ~ N(0, Q)`` independent of ``x``.
 
@@ -91,7 +91,7 @@ def discrete_stationary(M, m0, Q):
     P : ndarray
         Solves ``M P Mᵀ − P + Q = 0`` (``scipy.linalg.solve_discrete_lyapunov``).  No time
         rescaling is involved: it is comparable directly with the SDE's stationary
-        covariance (both are laws in state space; MATH.md §2 clock ``t = kη``).
+        covariance (both are laws in state space; docs/theory.md §2 clock ``t = kη``).
 
     Raises
     ------

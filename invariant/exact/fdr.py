@@ -1,5 +1,5 @@
 """Exact fluctuation–dissipation sides at the invariant laws of an affine game's SDE and
-chain (MATH.md §5, §8)."""
+chain (docs/theory.md §5, §8)."""
 from __future__ import annotations
 
 import numpy as np
@@ -11,7 +11,7 @@ from .ou import stationary
 
 
 def fdr(game, scheme: str, order: int, lr: float, batch_size: int) -> dict:
-    """Exact fluctuation–dissipation sides at the SDE's invariant law (MATH.md §5).
+    """Exact fluctuation–dissipation sides at the SDE's invariant law (docs/theory.md §5).
 
     The SDE is ``dX = (AX + c)dt + σdW`` with ``(A, c) = drift(game, scheme, order, lr)``
     and ``σσᵀ = (η/N)Σ``; its invariant law is ``N(m, P)``.  Each relation is
@@ -88,7 +88,7 @@ def fdr(game, scheme: str, order: int, lr: float, batch_size: int) -> dict:
 
 
 def discrete_fdr(game, scheme: str, lr: float, batch_size: int) -> dict:
-    """Exact discrete FDR2 sides at the SGA chain's invariant law (MATH.md §5, §6).
+    """Exact discrete FDR2 sides at the SGA chain's invariant law (docs/theory.md §5, §6).
 
     With ``x ~ N(m, P)`` the chain's invariant law and independent minibatch noises
     ``ξ_θ ~ N(0, Σ_θ/N)``, ``ξ_ω ~ N(0, Σ_ω/N)``, the applied gradients are affine in

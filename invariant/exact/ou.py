@@ -1,5 +1,5 @@
 """The Ornstein–Uhlenbeck SDE of an affine game: invariant law, mixing rate, transient
-moments (MATH.md §4, §8)."""
+moments (docs/theory.md §4, §8)."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,12 +9,12 @@ from ..gaussian import sym as _sym
 
 
 def spectral_abscissa(A) -> float:
-    """``α(A) = max Re λ(A)`` (MATH.md §4)."""
+    """``α(A) = max Re λ(A)`` (docs/theory.md §4)."""
     return float(np.max(np.linalg.eigvals(np.asarray(A, dtype=np.float64)).real))
 
 
 def mixing_rate(A) -> float:
-    """Exact mixing rate ``κ = −α(A)`` of the OU process ``dX = (AX + c)dt + σ dW`` (MATH.md §4).
+    """Exact mixing rate ``κ = −α(A)`` of the OU process ``dX = (AX + c)dt + σ dW`` (docs/theory.md §4).
 
     The L² spectral gap of the OU generator; positive iff an invariant measure exists (with
     non-degenerate noise).  A defective ``A`` adds a polynomial prefactor ``t^k e^{−κt}``.
@@ -23,7 +23,7 @@ def mixing_rate(A) -> float:
 
 
 def dissipativity_constant(A) -> float:
-    """Supremum of the C2 constants for the linear drift ``Ax + c`` (MATH.md §4).
+    """Supremum of the C2 constants for the linear drift ``Ax + c`` (docs/theory.md §4).
 
     ``−λ_max((A + Aᵀ)/2)``; C2 holds iff it is positive.  It can be ≤ 0 while
     :func:`mixing_rate` is positive (non-normal ``A``).
@@ -33,7 +33,7 @@ def dissipativity_constant(A) -> float:
 
 
 def stationary(A, c, D):
-    """Invariant law ``N(m, P)`` of ``dX = (AX + c) dt + σ dW``, ``σσᵀ = D`` (MATH.md §4).
+    """Invariant law ``N(m, P)`` of ``dX = (AX + c) dt + σ dW``, ``σσᵀ = D`` (docs/theory.md §4).
 
     Parameters
     ----------
@@ -61,7 +61,7 @@ def stationary(A, c, D):
     if not alpha < 0:
         raise ValueError(
             f"spectral abscissa α(A) = {alpha:.6g} ≥ 0: the OU process has no invariant measure "
-            "(MATH.md §4)"
+            "(docs/theory.md §4)"
         )
     m = np.linalg.solve(A, -c)
     P = sla.solve_continuous_lyapunov(A, -D)

@@ -1,7 +1,7 @@
 """The game protocol: what every game gives the schemes, the engine and the analyses.
 
 A game is min over ``theta`` / max over ``omega`` of ``g(theta, omega) = E_xi g_hat``
-(MATH.md §1).  The state is ``x = (theta, omega)`` of length ``d = d_theta + d_omega``.
+(docs/theory.md §1).  The state is ``x = (theta, omega)`` of length ``d = d_theta + d_omega``.
 
 Numerics live in a *kernel module*: a Python module holding these ``numba.njit(cache=True)``
 functions, all taking the packed constants ``p`` (1-D float64, with ``p[0] = d_theta``)
@@ -17,10 +17,10 @@ shape ``(0, 1)`` for games with neither):
     ``out[:] = H(x) v`` with ``H = ∂(grad)/∂x`` the ``d x d`` Jacobian of the gradient field:
     the Hessian of ``g`` for a zero-sum game; for a game whose players have different losses
     (the non-saturating GAN) ``grad`` returns each player's own gradient and ``H`` is the
-    Jacobian of that field, which is what the order-2 drift of MATH.md §3 needs.
+    Jacobian of that field, which is what the order-2 drift of docs/theory.md §3 needs.
 ``noise(x, p, data, rng, out)``
     ``out[:] = L(x) z`` with ``L Lᵀ = blockdiag(Sigma_theta, Sigma_omega)(x)`` and ``z`` standard
-    normals drawn from the ``numpy.random.Generator`` ``rng`` (MATH.md §3).
+    normals drawn from the ``numpy.random.Generator`` ``rng`` (docs/theory.md §3).
 ``batch_grad(x, p, data, rng, batch_size, player, out)``
     the minibatch mean of per-sample gradients over ``batch_size`` i.i.d. draws of ``xi``;
     ``player = 0`` fills ``out[:d_theta]`` with ``grad_theta g_hat_B``, ``player = 1`` fills
@@ -167,7 +167,7 @@ class Game:
         return out
 
     def sigma(self, x, n: int = 20000, rng: np.random.Generator | None = None) -> np.ndarray:
-        """``blockdiag(Sigma_theta, Sigma_omega)(x)`` (MATH.md §1).
+        """``blockdiag(Sigma_theta, Sigma_omega)(x)`` (docs/theory.md §1).
 
         Games with a closed form override this; the default estimates it from ``n``
         per-sample gradients.

@@ -1,4 +1,4 @@
-"""Linear–quadratic (bilinear) game with constant Gaussian gradient noise (MATH.md §8).
+"""Linear–quadratic (bilinear) game with constant Gaussian gradient noise (docs/theory.md §8).
 
 ``g = θᵀCω + lam/2 |θ|² − gam/2 |ω|² + a·θ + b·ω``; the per-sample gradient is
 ``∇g + ξ`` with ``ξ_θ ~ N(0, Σ_θ)``, ``ξ_ω ~ N(0, Σ_ω)`` independent.  Its SDEs are OU
@@ -198,7 +198,7 @@ class BilinearGame(Game):
 
 
 def from_config(table: dict) -> BilinearGame:
-    """Build the game from the ``[game]`` table of a config (DESIGN.md ◆ Config)."""
+    """Build the game from the ``[game]`` table of a config (docs/design.md ◆ Config)."""
     allowed = {"name", "C", "lam", "gam", "a", "b", "Sigma_theta", "Sigma_omega"}
     for key in table:
         if key not in allowed:

@@ -1,11 +1,11 @@
-"""Dirac-GAN family with real minibatch noise (Mescheder et al. 2018; MATH.md §1, §8).
+"""Dirac-GAN family with real minibatch noise (Mescheder et al. 2018; docs/theory.md §1, §8).
 
 One generator parameter ``θ`` and one discriminator parameter ``ψ`` (``omega`` in the state
 ``x = (θ, ψ)``).  Real data ``y ~ N(mu, s²)``; generator ``G_θ(z) = θ + s_z z`` with
 ``z ~ N(0, 1)``; linear discriminator logit ``D_ψ(y) = ψ y``; ``f(t) = −log(1 + e^{−t})``
 (the log-sigmoid), so ``f'(t) = σ(−t)`` and ``f''(t) = −σ(t)σ(−t)``.  Write ``u = G_θ(z)``.
 
-Losses (the generator minimises, the discriminator maximises; MATH.md §1):
+Losses (the generator minimises, the discriminator maximises; docs/theory.md §1):
 
 ``"vanilla"``
     ``ĝ = f(ψ y) + f(−ψ u)`` (zero-sum).  With ``mu = s = s_z = 0`` this is
@@ -19,7 +19,7 @@ Losses (the generator minimises, the discriminator maximises; MATH.md §1):
     ``ĝ = ψ y − ψ u``; everything in closed form (``Σ_θ = 0``, ``Σ_ψ = s² + s_z²``), so its
     kernels live in :mod:`invariant.games.dirac_wgan`; the kernels here serve the other two.
 
-Regularisers, added to the discriminator's objective ``g`` (MATH.md §1 signs): ``"none"``;
+Regularisers, added to the discriminator's objective ``g`` (docs/theory.md §1 signs): ``"none"``;
 ``"r1"`` ``−(γ/2)|∇_y D|² = −(γ/2)ψ²`` on real data; ``"r2"`` the same on fake data;
 ``"weight-decay"`` ``−(γ/2)ψ² + (λ/2)θ²``; ``"gradient-penalty"`` (WGAN-GP)
 ``−γ(|ψ|_δ − 1)²`` with the smoothed norm ``|ψ|_δ = sqrt(ψ² + δ²)`` (default
@@ -333,7 +333,7 @@ class DiracGame(Game):
     """Dirac-GAN with Gaussian data and latent noise; ``Σ`` by quadrature (closed for wgan)."""
 
     def sigma(self, x, n=None, rng=None) -> np.ndarray:
-        """``diag(Σ_θ(x), Σ_ψ(x))`` (MATH.md §1); ``n`` and ``rng`` are unused."""
+        """``diag(Σ_θ(x), Σ_ψ(x))`` (docs/theory.md §1); ``n`` and ``rng`` are unused."""
         vt, vp = self.module.sigma_diag(np.asarray(x, dtype=np.float64), self.params)
         return np.diag([vt, vp])
 
@@ -346,7 +346,7 @@ _KEYS = ("name", "loss", "regularizer", "gamma", "lam", "mu", "s", "s_z", "nodes
 
 
 def from_config(table: dict) -> DiracGame:
-    """Build the game from the ``[game]`` table of a config (DESIGN.md ◆ Config)."""
+    """Build the game from the ``[game]`` table of a config (docs/design.md ◆ Config)."""
     for key in table:
         if key not in _KEYS:
             raise ConfigError(f"game.{key}", f"unknown key for game 'dirac'; allowed: {', '.join(sorted(_KEYS))}")

@@ -1,7 +1,7 @@
 """Kernels of the Dirac-GAN with the WGAN loss (``invariant.games.dirac``, ``loss = "wgan"``).
 
 ``ĝ = ψ y − ψ u`` plus the regulariser, with ``y ~ N(mu, s²)`` and ``u = θ + s_z z``
-(MATH.md §1): everything is in closed form, ``∇_θ ĝ = −ψ`` carries no noise and
+(docs/theory.md §1): everything is in closed form, ``∇_θ ĝ = −ψ`` carries no noise and
 ``Σ_ψ = s² + s_z²``.  The constants ``p`` are packed exactly as in
 :mod:`invariant.games.dirac` (the quadrature entries go unused).  A module of its own, so
 that the chain loops compiled for it carry no branch on the loss: with the loss tested

@@ -1,4 +1,4 @@
-"""A small GAN on 1-D data: one-hidden-layer tanh generator and discriminator (MATH.md §1).
+"""A small GAN on 1-D data: one-hidden-layer tanh generator and discriminator (docs/theory.md §1).
 
 Generator ``G_θ(z) = Σ_h w2_h tanh(w1_h z + c1_h) + c2`` with latent ``z ~ N(0, 1)``;
 discriminator logit ``D_ω(y) = Σ_h v2_h tanh(v1_h y + e1_h) + e2``; ``H = width`` hidden
@@ -11,7 +11,7 @@ the generator minimising and the discriminator maximising.  With loss ``"non-sat
 the generator minimises ``−f(D_ω(G_θ(z))) (+ λ/2 |θ|²)`` instead while the discriminator
 keeps maximising ``ĝ``; ``grad`` then returns each player's own gradient and ``hvp`` the
 Jacobian of that field times ``v`` (``base.py``), and ``loss`` returns the discriminator's
-objective ``g`` (``generator_loss`` returns the generator's).  Regularisers, with MATH.md §1's
+objective ``g`` (``generator_loss`` returns the generator's).  Regularisers, with docs/theory.md §1's
 signs: ``"weight-decay"`` adds ``−(γ/2)|ω|² + (λ/2)|θ|²``; ``"r1"`` adds
 ``−(γ/2)(∂_y D_ω(y))²`` on the real sample ``y``.
 
@@ -43,7 +43,7 @@ The latent of the *sampled* game (``batch_grad``, ``sample_grads``) is ``"normal
 data: ``g`` and ``Σ`` are then *exactly* the expectations of the sampled ``ĝ``, at any ``θ``,
 so the SGA chains and the SDEs describe the same game however steep the generator).
 
-Since ``ĝ = (real term in y) + (fake term in z)`` with ``y``, ``z`` independent (MATH.md §3),
+Since ``ĝ = (real term in y) + (fake term in z)`` with ``y``, ``z`` independent (docs/theory.md §3),
 ``Σ_θ = Cov_z(∇_θ fake)`` and ``Σ_ω = Cov_y(∇_ω real) + Cov_z(∇_ω fake)`` (the regulariser of
 weight decay is deterministic and adds nothing; R1 belongs to the real term).
 
@@ -482,7 +482,7 @@ class MLPGame(Game):
         return int(self.params[2])
 
     def sigma(self, x, n=None, rng=None) -> np.ndarray:
-        """``blockdiag(Σ_θ, Σ_ω)(x)`` from the quadrature's support (MATH.md §1, §3).
+        """``blockdiag(Σ_θ, Σ_ω)(x)`` from the quadrature's support (docs/theory.md §1, §3).
 
         ``n`` and ``rng`` are accepted for the base signature and ignored.
         """
@@ -531,7 +531,7 @@ def _net(params, H, t):
 
 
 def generate(game: Game, theta, z) -> np.ndarray:
-    """Generated samples ``G_θ(z)`` (vectorised numpy, MATH.md §7).
+    """Generated samples ``G_θ(z)`` (vectorised numpy, docs/theory.md §7).
 
     Parameters
     ----------
@@ -642,7 +642,7 @@ def quadrature_rule(kind: str, nodes: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def from_config(table: dict) -> MLPGame:
-    """Build the game from the ``[game]`` table of a config (DESIGN.md ◆ Config)."""
+    """Build the game from the ``[game]`` table of a config (docs/design.md ◆ Config)."""
     allowed = {
         "name", "width", "loss", "regularizer", "gamma", "lam", "data", "nodes", "quadrature", "latent",
         "init_seed", "init_scale",

@@ -65,7 +65,7 @@ def exact_rate(result) -> dict | None:
     -------
     dict or None
         ``sde``: ``−α(A)`` of the SDE drift for the run's scheme and order
-        (:func:`invariant.exact.mixing_rate`, MATH.md §4); ``simulated``: the rate of the
+        (:func:`invariant.exact.mixing_rate`, docs/theory.md §4); ``simulated``: the rate of the
         chain actually run, per unit of SDE time — ``−log ρ(I + dt·A)/dt`` for the
         Euler–Maruyama chain of an SDE run, ``−log ρ(M)/η`` for an SGA run
         (:func:`invariant.exact.discrete`).
@@ -161,7 +161,7 @@ def analyse(result, relaxation_runs=None, fp=None, level: float = 0.95, n_boot: 
             f"second eigenvalue of the finite-volume Fokker–Planck operator on a {fp.shape[0]}×{fp.shape[1]} grid "
             "(± the change from a grid half as fine)", {"lambda2": fp.lambda2, "frequency": abs(fp.lambda2.imag)})
     if result.config.dynamics == "sde":
-        # the chains are Euler–Maruyama chains with step dt; κ is the SDE's (MATH.md §4)
+        # the chains are Euler–Maruyama chains with step dt; κ is the SDE's (docs/theory.md §4)
         for k in ("autocorrelation", "spectral", "relaxation"):
             if k in est:
                 _to_sde(est[k], result.config.dt)
@@ -173,7 +173,7 @@ def analyse(result, relaxation_runs=None, fp=None, level: float = 0.95, n_boot: 
 
 
 def summary_section(mix: Mixing) -> dict:
-    """The ``mixing.*`` fields of summary.json (DESIGN.md ◆)."""
+    """The ``mixing.*`` fields of summary.json (docs/design.md ◆)."""
     diag = mix.diagnostics
     iats = [v["iat"] for v in diag.values() if np.isfinite(v["iat"])]
     ess = [v["ess_bulk"] for v in diag.values() if np.isfinite(v["ess_bulk"])]

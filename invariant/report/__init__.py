@@ -1,4 +1,4 @@
-"""The diagnostics report: one self-contained HTML file per run folder (DESIGN.md ◆).
+"""The diagnostics report: one self-contained HTML file per run folder (docs/design.md ◆).
 
 ``invariant report DIR [--out FILE]`` and the end of ``invariant run`` call :func:`build`.
 The report renders what the analyses return — ``summary.json`` and the project's analysis

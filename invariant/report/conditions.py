@@ -1,4 +1,4 @@
-"""Section 2: conditions C1–C4 for a unique invariant measure (MATH.md §4)."""
+"""Section 2: conditions C1–C4 for a unique invariant measure (docs/theory.md §4)."""
 from __future__ import annotations
 
 from . import html as H

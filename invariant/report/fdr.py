@@ -1,4 +1,4 @@
-"""Section 6: fluctuation–dissipation relations (MATH.md §5) and their running residuals."""
+"""Section 6: fluctuation–dissipation relations (docs/theory.md §5) and their running residuals."""
 from __future__ import annotations
 
 import numpy as np

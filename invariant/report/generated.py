@@ -1,4 +1,4 @@
-"""Section 8: the long-run generated distribution against the data (MATH.md §7)."""
+"""Section 8: the long-run generated distribution against the data (docs/theory.md §7)."""
 from __future__ import annotations
 
 import numpy as np

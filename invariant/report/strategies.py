@@ -1,4 +1,4 @@
-"""Section 7: mixed strategies — the conditional laws θ | ω and ω | θ (MATH.md §7)."""
+"""Section 7: mixed strategies — the conditional laws θ | ω and ω | θ (docs/theory.md §7)."""
 from __future__ import annotations
 
 import numpy as np

@@ -5,7 +5,7 @@ headline scalar of the rows — tr Cov, the mixing rate κ, the FDR residuals �
 swept key, with error bars (±2 MCSE; κ: its bootstrap interval), one colour per combination
 of the other swept keys.  When ``training.lr`` and ``training.batch_size`` are both swept it
 adds tr Cov against lr and against lr/N coloured by N: the stationary spread of SGDA scales
-with lr/N (MATH.md §3), so the colours collapse onto one curve in the second panel.  For
+with lr/N (docs/theory.md §3), so the colours collapse onto one curve in the second panel.  For
 affine games the exact stationary tr Cov of the simulated chain (the ``exact.trace_cov``
 column) is drawn as black crosses.  Figures are base64 PNGs (:mod:`.style`), no script.
 """
@@ -230,7 +230,7 @@ def _collapse(df) -> str:
             _value_ticks(ax, df[xcol])
         if df["stationary.trace_cov"].gt(0).all() and _logscale(df["stationary.trace_cov"]):
             ax.set_yscale("log")
-    # the small-lr law tr Cov ≈ k · lr/N (MATH.md §3), k fitted through the origin on log scale
+    # the small-lr law tr Cov ≈ k · lr/N (docs/theory.md §3), k fitted through the origin on log scale
     good = df[(df["stationary.trace_cov"] > 0) & (df["lr_over_n"] > 0)]
     note = ""
     if len(good) >= 2:

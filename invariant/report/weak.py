@@ -1,4 +1,4 @@
-"""Section 9: weak orders (MATH.md §3, §8) from a weak-order JSON saved in the run folder.
+"""Section 9: weak orders (docs/theory.md §3, §8) from a weak-order JSON saved in the run folder.
 
 Convention: ``invariant weak-order CONFIG --json DIR/weak.json`` puts it where the report
 looks (:data:`invariant.report.context.WEAK_FILE`).

@@ -124,7 +124,7 @@ def _block(blk, n_blocks, n_chains):
 def sde_chunk(X, status, div_step, div_x, p, data, streams, d_theta, lr, scale, dt, s_th, s_om,
               step0, n_steps, burn, stat_every, thin, r2max, draws, shift, acc_n,
               acc_s1, acc_s2, acc_obs):
-    """Advance every live chain by ``n_steps`` Euler–Maruyama steps (MATH.md §3).
+    """Advance every live chain by ``n_steps`` Euler–Maruyama steps (docs/theory.md §3).
 
     ``x ← x + dt·b(x) + scale·L(x) z`` with ``scale = sqrt(dt·lr/N)`` and ``b = b0 + lr·b1``
     (``b1`` with ``s_th``, ``s_om`` the scheme's signs) where the module's ``USE_B1``, else
@@ -211,7 +211,7 @@ def sde_chunk(X, status, div_step, div_x, p, data, streams, d_theta, lr, scale, 
 def sga_chunk(X, status, div_step, div_x, p, data, streams, d_theta, lr, batch_size, scheme, step0,
               n_steps, burn, stat_every, thin, r2max, draws, shift, acc_n, acc_s1, acc_s2,
               acc_obs):
-    """Advance every live chain by ``n_steps`` steps of stochastic descent–ascent (MATH.md §2).
+    """Advance every live chain by ``n_steps`` steps of stochastic descent–ascent (docs/theory.md §2).
 
     ``scheme``: 0 = SML, 1 = ALT-D (discriminator first), 2 = ALT-G (generator first).
     ``acc_obs`` has ``N_OBS + N_APPLIED`` columns: after those of :func:`sde_chunk`, the

@@ -99,7 +99,7 @@ def _store(c, X, states, rng, hrng, x):
 @cuda.jit(cache=not simulated())
 def sde_kernel(X, status, div_step, div_x, p, data, states, lr, scale, dt, use_b1, s_th, s_om, step0, n_steps,
                burn, stat_every, thin, r2max, draws, shift, acc_n, acc_s1, acc_s2, acc_obs):
-    """Advance chain ``c`` (this thread) by ``n_steps`` Euler–Maruyama steps (MATH.md §3),
+    """Advance chain ``c`` (this thread) by ``n_steps`` Euler–Maruyama steps (docs/theory.md §3),
     as the CPU ``sde_chunk`` does: ``x ← x + dt·b(x) + scale·L(x) z``; the chain's sums are
     staged in thread-local memory for the chunk."""
     c = cuda.grid(1)
@@ -147,7 +147,7 @@ def sde_kernel(X, status, div_step, div_x, p, data, states, lr, scale, dt, use_b
 def sga_kernel(X, status, div_step, div_x, p, data, states, lr, batch_size, scheme, step0, n_steps, burn,
                stat_every, thin, r2max, draws, shift, acc_n, acc_s1, acc_s2, acc_obs):
     """Advance chain ``c`` (this thread) by ``n_steps`` steps of stochastic descent–ascent
-    (MATH.md §2), as the CPU ``sga_chunk`` does; ``scheme``: 0 SML, 1 ALT-D, 2 ALT-G.  The
+    (docs/theory.md §2), as the CPU ``sga_chunk`` does; ``scheme``: 0 SML, 1 ALT-D, 2 ALT-G.  The
     update's own observables follow the ``N_OBS`` others in ``acc_obs``."""
     c = cuda.grid(1)
     if c >= X.shape[0] or status[c] != 0:

@@ -22,7 +22,7 @@ def _loss_from_x(x, gx, p, data):
 
 @njit(cache=True, inline="always")
 def _drift(x, p, data, lr, use_b1, s_th, s_om, dth, gx, u, v, w, out):
-    # b = b0 + lr·b1 (MATH.md §3) from ∇g and two Jacobian–vector products:
+    # b = b0 + lr·b1 (docs/theory.md §3) from ∇g and two Jacobian–vector products:
     # u = H (gθ, 0) = (Hθθ gθ, Hωθ gθ), v = H (0, gω) = (Hθω gω, Hωω gω).
     # sml: b1 = (−½Hθθgθ + ½Hθωgω, ½Hωθgθ − ½Hωωgω); alt-d flips the θ game term,
     # alt-g the ω one: s_th, s_om = (+1, +1), (−1, +1), (+1, −1).
@@ -51,7 +51,7 @@ def _drift(x, p, data, lr, use_b1, s_th, s_om, dth, gx, u, v, w, out):
 
 @njit(cache=True, inline="always")
 def _em_update(x, p, data, rng, dt, scale, b, z):
-    # x ← x + dt·b + scale·L(x) z, b the drift at x (MATH.md §3)
+    # x ← x + dt·b + scale·L(x) z, b the drift at x (docs/theory.md §3)
     _noise(x, p, data, rng, z)
     for i in range(x.shape[0]):
         x[i] += dt * b[i] + scale * z[i]
@@ -59,7 +59,7 @@ def _em_update(x, p, data, rng, dt, scale, b, z):
 
 @njit(cache=True, inline="always")
 def _applied(x, gb, lo, hi, j, so):
-    # the update about to be applied to block [lo, hi): x·∇̂ and |∇̂|² (MATH.md §5)
+    # the update about to be applied to block [lo, hi): x·∇̂ and |∇̂|² (docs/theory.md §5)
     a = 0.0
     q = 0.0
     for i in range(lo, hi):
@@ -92,7 +92,7 @@ def _sga_update(x, p, data, rng, batch_size, scheme, lr, dth, gb, booked, so, ap
     # one descent–ascent step of the scheme (docs/theory.md §2): 0 SML, 1 ALT-D (ω first),
     # 2 ALT-G (θ first); gb then holds the minibatch gradient applied to each block.
     # booked: x·∇̂ and |∇̂|² of θ, then of ω, each with the parameter it was applied to, are
-    # added to so[ap: ap + 4] (the exact discrete FDR2, MATH.md §5).  noisy (a constant once
+    # added to so[ap: ap + 4] (the exact discrete FDR2, docs/theory.md §5).  noisy (a constant once
     # inlined): delta gets each block's noise increment ∓lr(∇̂ − ∇g), with gx = ∇g at the
     # point where the block's gradient was applied
     d = x.shape[0]
