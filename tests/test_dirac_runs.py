@@ -22,7 +22,7 @@ def _fit(x, y, se):
     return beta[1], np.sqrt(cov[1, 1])
 
 
-@pytest.mark.slow
+@pytest.mark.statistical
 @pytest.mark.parametrize("dynamics", ["sga", "sde"])
 def test_r1_spread_scales_as_sqrt_lr_over_n(dynamics):
     x, y, se = [], [], []

@@ -109,7 +109,7 @@ def test_small_noise_gap_is_the_local_rate_of_the_jacobian(game, expected):
     assert abs(sol.gap - local) < 0.01 * local + sol.gap_error
 
 
-@pytest.mark.slow
+@pytest.mark.statistical
 def test_small_noise_monte_carlo_rate_is_the_local_rate():
     cfg = make_config(DIRAC_WD, {"scheme": "alt-d", "lr": 0.05, "batch_size": 4},
                       {"chains": 32, "t_end": 300.0, "t_burn": 30.0, "seed": 13})
@@ -133,7 +133,7 @@ def test_small_noise_monte_carlo_rate_is_the_local_rate():
     assert abs(mix.rate / local - 1) < 0.05
 
 
-@pytest.mark.slow
+@pytest.mark.statistical
 def test_dirac_weight_decay_monte_carlo_matches_fokker_planck():
     """Nonlinear regime (lr/N = 1, order-1 SML-SDE): the law is far from Gaussian, the gap is
     below the local rate; the Monte Carlo density and all three κ estimates agree with the FP

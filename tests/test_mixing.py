@@ -169,7 +169,7 @@ def _min_covered(n, level=0.95, alpha=0.01):
     return int(binom.ppf(alpha, n, level))
 
 
-@pytest.mark.slow
+@pytest.mark.statistical
 @pytest.mark.parametrize("name", ["complex", "nonnormal"])
 def test_intervals_cover_the_exact_rate_across_seeds(name):
     """The issue's acceptance, as a coverage count: over N_SEEDS independent sets of exact OU

@@ -16,7 +16,7 @@ def _generated(game, thetas, n, rng):
     return np.concatenate([mlp.generate(game, th, mlp.sample_latent(game, n, rng)) for th in thetas])
 
 
-@pytest.mark.slow
+@pytest.mark.statistical
 def test_alt_d_training_covers_both_modes():
     cfg = config.load(CONFIG, {"simulation.chains": 4})
     r = engine.simulate(cfg)

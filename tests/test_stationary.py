@@ -75,7 +75,7 @@ def test_kde_2d_of_a_point_mass_is_the_kernel():
     assert np.abs(dens - ref).max() < 1e-5 * ref.max()  # the kernel is cut at ±5 sd
 
 
-@pytest.mark.slow
+@pytest.mark.statistical
 def test_trace_cov_mcse_matches_the_scatter_across_independent_runs():
     """tr Cov's MCSE is the spread of tr Cov over runs with other seeds.  On docs/design.md's
     example the diagonal entries' errors are correlated, and adding them in quadrature (the

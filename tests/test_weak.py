@@ -130,7 +130,7 @@ def test_cli_weak_order_json(tmp_path, capsys):
         assert len(err) == 1 and field in err[0]
 
 
-@pytest.mark.slow
+@pytest.mark.statistical
 def test_dirac_gan_monte_carlo_orders_follow_the_same_pattern():
     # Dirac-GAN with R1: minibatch SGA against Richardson-extrapolated SDE paths; the fitted
     # orders fall within their Monte Carlo intervals of 1 and 2
@@ -147,7 +147,7 @@ def test_dirac_gan_monte_carlo_orders_follow_the_same_pattern():
         assert hi - lo < 0.5
 
 
-@pytest.mark.slow
+@pytest.mark.statistical
 def test_monte_carlo_path_agrees_with_the_exact_errors_on_the_bilinear_game():
     cfg = make_config()
     lrs = [0.2, 0.1, 0.05]
