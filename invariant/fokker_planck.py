@@ -26,6 +26,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from .diagnostics import chain_bootstrap
+from .stationary import joint_density
 
 
 @dataclass
@@ -410,8 +411,6 @@ def compare_draws(sol: FPSolution, result, bins: int = 16, min_count: float = 5.
         (``[nbx, nby]``), ``outside`` (share of draws outside the box).
     """
     from scipy.stats import chi2 as chi2_dist
-
-    from .stationary import joint_density
 
     keep = result.alive[: result.draws.shape[0]]
     x = result.draws[keep]  # (C, n, 2)

@@ -30,9 +30,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.stats import ks_2samp, kstwo, wasserstein_distance
 
-from . import gaussian
+from . import exact, gaussian
 from .diagnostics import chain_bootstrap, effective_n
 from .gaussian import WHICH
+from .stationary import marginals, silverman_bandwidth
 
 LOCAL_MAX_DIM = 3  # local regression needs enough draws near the conditioning point
 
@@ -99,8 +100,6 @@ def _exact_law(result):
     game = result.game
     if not getattr(game, "affine", False):
         return None
-    from . import exact
-
     cfg, sch = result.config, result.config.scheme
     if cfg.dynamics == "sga":
         return exact.discrete_stationary(*exact.discrete(game, sch.name, sch.lr, sch.batch_size))
@@ -266,8 +265,6 @@ def conditional_density(result, which: str = "theta_given_omega", at=None, grids
     """
     import statsmodels.api as sm
 
-    from .stationary import silverman_bandwidth
-
     game = result.game
     target, given = gaussian.player_indices(game.d_theta, game.d, which)
     if given.size > LOCAL_MAX_DIM:
@@ -331,8 +328,6 @@ def marginal(result, player: str) -> dict:
     dict
         ``mean``, ``cov``, ``densities`` (list of :class:`invariant.stationary.Density1D`).
     """
-    from .stationary import marginals
-
     game = result.game
     idx = np.arange(game.d_theta) if player == "theta" else np.arange(game.d_theta, game.d)
     if player not in ("theta", "omega"):

@@ -1,7 +1,10 @@
 """The machine-readable summary of a run (docs/design.md ◆ summary.json)."""
 from __future__ import annotations
 
-from . import __version__
+import numpy as np
+
+from . import __version__, conditions, fdr, fokker_planck, mixing, strategies
+from .errors import ConfigError
 from .stationary import Moments
 
 
@@ -63,9 +66,6 @@ def conditions_section(cfg) -> dict:
     A numerical failure inside the check is recorded (``verdict = "not established"``,
     ``error``) rather than stopping the run; a bad ``[conditions]`` entry raises ConfigError.
     """
-    from . import conditions
-    from .errors import ConfigError
-
     try:
         return conditions.check_config(cfg).to_dict()
     except ConfigError:
@@ -89,10 +89,6 @@ def longrun_sections(result, moments: Moments, out=None, progress: bool = False)
     dict
         ``{"mixing": …, "strategies": …, "fokker_planck": … or None}``, JSON-ready.
     """
-    import numpy as np
-
-    from . import fokker_planck, mixing, strategies
-
     cfg = result.config
     opts = cfg.mixing or mixing.MixingOptions()
     out_d = {"mixing": None, "strategies": None, "fokker_planck": None}
@@ -138,8 +134,6 @@ def fdr_section(result) -> dict:
     that fails, is recorded as ``{"error": …}`` rather than stopping the run; a run whose
     every chain diverged as ``{"skipped": …}``: the relations hold under a stationary law,
     and there is none to test (no residuals, no ``settled_at``)."""
-    from . import fdr
-
     if result.n_diverged == result.config.chains:
         first = min(d["t"] for d in result.divergences())
         return {"skipped": f"every chain diverged, the first at t = {first:.4g}: no stationary law for the "

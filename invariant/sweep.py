@@ -60,8 +60,10 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import config
+from . import __version__, config, exact, report, runner
+from .config import SECTIONS
 from .errors import ConfigError
+from .report import sweep as sweep_report
 
 SWEEP_FILE = "sweep.json"
 CSV_FILE = "sweep.csv"
@@ -139,8 +141,6 @@ def parse_value(text: str, key: str):
 
 def parse_sets(sets) -> list[tuple[str, list]]:
     """``["training.lr=0.05,0.1", …]`` to ``[("training.lr", [0.05, 0.1]), …]``."""
-    from .config import SECTIONS
-
     out = []
     for item in sets or []:
         if "=" not in item:
@@ -243,8 +243,6 @@ def exact_trace_cov(cfg) -> float | None:
     try:
         import numpy as np
 
-        from . import exact
-
         game, sch = cfg.game, cfg.scheme
         if cfg.dynamics == "sga":
             P = exact.discrete_stationary(*exact.discrete(game, sch.name, sch.lr, sch.batch_size))[1]
@@ -292,8 +290,6 @@ def run_point(spec: dict) -> dict:
                 import numba
 
                 numba.set_num_threads(max(1, min(int(spec["threads"]), numba.config.NUMBA_NUM_THREADS)))
-            from . import config, runner
-
             cfg = config.from_dict(spec["table"])
             done = None
             if summary_complete(out) is not None:  # finished, but killed before its report was written
@@ -327,8 +323,6 @@ def run_point(spec: dict) -> dict:
 def _point_report(out: Path, result) -> str:
     """The point's report.html (as ``invariant run`` writes it); a failure is a warning."""
     try:
-        from . import report
-
         report.build(out, result=result)
     except Exception as exc:  # noqa: BLE001 — the run is saved; invariant report DIR rebuilds it
         return f"report not written ({_one_line(exc, 160)}); rebuild it with: invariant report {out}"
@@ -435,8 +429,6 @@ def _check_dir(out: Path, ident: dict) -> None:
 
 
 def _write_sweep_json(out: Path, ident: dict, points, cli_args: dict) -> None:
-    from . import __version__
-
     doc = dict(ident)
     doc["arguments"] = cli_args
     doc["version"] = __version__
@@ -579,8 +571,6 @@ def sweep(config_path, sets, seeds: int, out, workers: int | None = None, schedu
     flush()
     res.wall_seconds = time.perf_counter() - t_start
     try:
-        from .report import sweep as sweep_report
-
         if res.run == 0 and (out / REPORT_FILE).exists():
             res.report = out / REPORT_FILE  # nothing new since it was written
         else:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import fokker_planck, stationary
 from . import html as H
 from . import style
 from .context import RunContext, Unavailable
 from .fmt import count, finite, greek, num, pm
+from .traces import shown_coordinates
 
 ID, TITLE = "stationary", "4. Stationary law"
 
@@ -56,13 +58,9 @@ def _moments(ctx, st) -> str:
 
 
 def _marginals(ctx) -> str:
-    from .. import stationary
-
     r = ctx.result
     dens = ctx.cached("marginals", lambda: stationary.marginals(r))
     names = list(r.game.param_names)
-    from .traces import shown_coordinates
-
     idx = shown_coordinates(names, MAX_MARGINALS)
     fp = _fp(ctx)
     with style.theme():
@@ -100,8 +98,6 @@ def _fp(ctx):
         return None
 
     def solve():
-        from .. import fokker_planck
-
         g = sec.get("grid") or [128, 128]
         return fokker_planck.from_run(ctx.result, (int(g[0]), int(g[1])), gap=False)
 
@@ -112,8 +108,6 @@ def _fp(ctx):
 
 
 def _joint(ctx) -> str:
-    from .. import stationary
-
     r = ctx.result
     game = r.game
     i, j = 0, game.d_theta

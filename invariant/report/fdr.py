@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import fdr
 from . import html as H
 from . import style
 from .context import RunContext, Unavailable
@@ -51,8 +52,6 @@ def section(ctx: RunContext) -> str:
 
 
 def _running(ctx: RunContext, sec: dict) -> str:
-    from .. import fdr
-
     run = None
     try:
         run = ctx.cached("fdr_running", lambda: fdr.running(ctx.result))

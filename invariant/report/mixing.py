@@ -4,10 +4,12 @@ from __future__ import annotations
 import matplotlib.ticker as mticker
 import numpy as np
 
+from ..mixing import relaxation_curves, scaled_errors
 from . import html as H
 from . import style
 from .context import RunContext, Unavailable
 from .fmt import count, finite, greek, interval, num
+from .traces import shown_coordinates
 
 ID, TITLE = "mixing", "5. Mixing rate κ"
 
@@ -47,8 +49,6 @@ def section(ctx: RunContext) -> str:
         body += H.table(["method", "κ", f"{lvl:.0%} interval", "reliable", "chain's κ", "how"], rows, left=(0, 3, 5))
     obs = mix.get("observables") or {}
     if obs:
-        from .traces import shown_coordinates
-
         names = list(obs)
         coords = [n for n in names if n in ctx.names]
         pick = [coords[i] for i in shown_coordinates(coords, 6)] + [n for n in names if n not in ctx.names]
@@ -89,8 +89,6 @@ def relaxation_distance(runs, stationary, rate: float | None = None, window=None
         ``t``, ``distance``, ``distance_se``, ``w1``, ``w1_floor``, ``cov_error`` and, with a
         rate, ``model``.
     """
-    from ..mixing import relaxation_curves, scaled_errors
-
     curves = relaxation_curves(runs, stationary)
     t = curves.t
     blocks = scaled_errors(runs, stationary, len(t))

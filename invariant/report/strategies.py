@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import strategies
 from . import html as H
 from . import style
 from .context import RunContext, Unavailable
@@ -54,8 +55,6 @@ def _table(c, label, names, key) -> str:
 
 
 def _densities(ctx: RunContext, sec: dict) -> str:
-    from .. import strategies
-
     try:
         r = ctx.result
         ctx.live_draws()

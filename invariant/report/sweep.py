@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import html, style
+from . import fmt, html, style
 
 REPORT_FILE = "sweep.html"
 
@@ -315,8 +315,6 @@ def _exact(df, keys) -> str:
 
 
 def _table(df, keys) -> str:
-    from . import fmt
-
     cols = [c for c in keys if c in df.columns] + ["seed", "status", "stationary.trace_cov", "stationary.trace_cov_mcse"]
     if "exact.trace_cov" in df.columns:
         cols += ["exact.trace_cov", "exact.z"]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..mixing import coordinate_acfs, draw_spacing, fit_decay, live_draws
 from . import html as H
 from . import style
 from .context import RunContext, Unavailable
@@ -100,8 +101,6 @@ def acf_curves(result, order: int = 2, head: float = 0.5) -> dict:
     ValueError
         With fewer than two live kept chains or 16 draws.
     """
-    from ..mixing import coordinate_acfs, draw_spacing, fit_decay, live_draws
-
     x = live_draws(result)
     dt = draw_spacing(result)
     if x.shape[0] < 2 or x.shape[1] < 16:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import matplotlib.ticker as mticker
 import numpy as np
 
+from .. import weak
 from . import html as H
 from . import style
 from .context import WEAK_FILE, RunContext
@@ -17,8 +18,6 @@ ID, TITLE = "weak", "9. Weak orders"
 
 
 def section(ctx: RunContext) -> str:
-    from .. import weak
-
     try:
         res = ctx.weak()
     except (OSError, ValueError) as exc:
