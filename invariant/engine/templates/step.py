@@ -88,6 +88,30 @@ def _increment(gb, gx, step, lo, hi, delta):
 
 
 @njit(cache=True, inline="always")
+def _player_step(x, p, data, rng, batch_size, player, lr, dth, gb, booked, so, ap, noisy, gx, delta):
+    # one player's move of an alternating step (player 0: θ descends, 1: ω ascends) with its
+    # minibatch gradient at the current x; booked and noisy as in _sga_update.  player is a
+    # constant at every call, so the branch folds once inlined
+    d = x.shape[0]
+    if noisy:
+        _grad(x, p, data, gx)
+    _batch_grad(x, p, data, rng, batch_size, player, gb)
+    if player == 0:
+        if booked:
+            _applied(x, gb, 0, dth, ap, so)
+        if noisy:
+            _increment(gb, gx, -lr, 0, dth, delta)
+        for i in range(dth):
+            x[i] -= lr * gb[i]
+    else:
+        if booked:
+            _applied(x, gb, dth, d, ap + 2, so)
+        if noisy:
+            _increment(gb, gx, lr, dth, d, delta)
+        _ascend(x, gb, lr, dth)
+
+
+@njit(cache=True, inline="always")
 def _sga_update(x, p, data, rng, batch_size, scheme, lr, dth, gb, booked, so, ap, noisy, gx, delta):
     # one descent–ascent step of the scheme (docs/theory.md §2): 0 SML, 1 ALT-D (ω first),
     # 2 ALT-G (θ first); gb then holds the minibatch gradient applied to each block.
@@ -110,38 +134,8 @@ def _sga_update(x, p, data, rng, batch_size, scheme, lr, dth, gb, booked, so, ap
         for i in range(d):
             x[i] += -lr * gb[i] if i < dth else lr * gb[i]
     elif scheme == 1:
-        if noisy:
-            _grad(x, p, data, gx)
-        _batch_grad(x, p, data, rng, batch_size, 1, gb)
-        if booked:
-            _applied(x, gb, dth, d, ap + 2, so)
-        if noisy:
-            _increment(gb, gx, lr, dth, d, delta)
-        _ascend(x, gb, lr, dth)
-        if noisy:
-            _grad(x, p, data, gx)
-        _batch_grad(x, p, data, rng, batch_size, 0, gb)
-        if booked:
-            _applied(x, gb, 0, dth, ap, so)
-        if noisy:
-            _increment(gb, gx, -lr, 0, dth, delta)
-        for i in range(dth):
-            x[i] -= lr * gb[i]
+        _player_step(x, p, data, rng, batch_size, 1, lr, dth, gb, booked, so, ap, noisy, gx, delta)
+        _player_step(x, p, data, rng, batch_size, 0, lr, dth, gb, booked, so, ap, noisy, gx, delta)
     else:
-        if noisy:
-            _grad(x, p, data, gx)
-        _batch_grad(x, p, data, rng, batch_size, 0, gb)
-        if booked:
-            _applied(x, gb, 0, dth, ap, so)
-        if noisy:
-            _increment(gb, gx, -lr, 0, dth, delta)
-        for i in range(dth):
-            x[i] -= lr * gb[i]
-        if noisy:
-            _grad(x, p, data, gx)
-        _batch_grad(x, p, data, rng, batch_size, 1, gb)
-        if booked:
-            _applied(x, gb, dth, d, ap + 2, so)
-        if noisy:
-            _increment(gb, gx, lr, dth, d, delta)
-        _ascend(x, gb, lr, dth)
+        _player_step(x, p, data, rng, batch_size, 0, lr, dth, gb, booked, so, ap, noisy, gx, delta)
+        _player_step(x, p, data, rng, batch_size, 1, lr, dth, gb, booked, so, ap, noisy, gx, delta)
