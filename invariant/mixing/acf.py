@@ -156,8 +156,8 @@ def _add_streamed_means(result, diagnostics: dict) -> None:
 def _checks(rate: float, fit: DecayFit, info: dict) -> list:
     """Why an autocorrelation estimate is not reliable (empty when it is).  Draws too far
     apart for the decay are judged for every estimate together, by
-    :func:`~invariant.mixing.summary.flag_sparse_draws` (here against this estimate's own
-    rate, in :func:`autocorrelation_rate`)."""
+    :func:`~invariant.mixing.summary.flag_sparse_draws` (and here against the lower end of
+    this estimate's interval, in :func:`autocorrelation_rate`, for callers without it)."""
     w0, w1 = info["window"]
     out = []
     if not np.isfinite(rate) or fit.growing:
@@ -223,6 +223,8 @@ def autocorrelation_rate(result, level: float = 0.95, n_boot: int = 200, seed: i
     details = {"window": info["window"], "order": fit.order, "frequency": fit.frequency,
                "poles": fit.poles, "energy": fit.energy, "bootstrap_ok": info["bootstrap_ok"]}
     est = RateEstimate("autocorrelation", rate, interval, level, not problems, "; ".join(notes), details)
-    if np.isfinite(rate) and rate > 0:
-        mark_sparse(est, check_spacing(result, rate))
+    # judged here by the interval's lower end (sparse for sure), by analyse against κ itself
+    low = interval[0] if np.isfinite(interval[0]) else rate
+    if np.isfinite(low) and low > 0:
+        mark_sparse(est, check_spacing(result, low, "lower end of the autocorrelation interval"))
     return est, diagnostics

@@ -49,16 +49,19 @@ class SpacingCheck:
     spacing : float
         ``Δ``, SDE time between kept draws.
     rate : float
-        The κ it is judged against (the largest estimate, or the exact κ when known: a
+        The κ it is judged against (the exact κ when known, else the largest estimate: a
         too-sparse spacing biases estimates downwards).
     keep_draws : int
         Kept draws per chain at which ``κΔ ≤`` :data:`MAX_RATE_SPACING` (0 when even one
         draw per step is too sparse: the step itself is then too long).
+    source : str
+        Where ``rate`` comes from (``"exact"``, ``"largest estimate"``, …), for the note.
     """
 
     spacing: float
     rate: float
     keep_draws: int
+    source: str = "estimate"
 
     @property
     def ok(self) -> bool:
@@ -70,7 +73,7 @@ class SpacingCheck:
         if self.ok:
             return ""
         head = (f"draws are spaced Δ = {self.spacing:.3g} apart, more than {MAX_RATE_SPACING:g} of "
-                f"1/κ = {1 / self.rate:.3g} (κΔ = {self.rate * self.spacing:.2g})")
+                f"1/κ = {1 / self.rate:.3g} (κ = {self.rate:.3g}, {self.source}; κΔ = {self.rate * self.spacing:.2g})")
         if self.keep_draws == 0:
             return head + "; even one draw per step is too sparse: lower the step"
         fix = f"; raise simulation.keep_draws to ≥ {self.keep_draws}"
@@ -80,22 +83,29 @@ class SpacingCheck:
 
     def as_dict(self) -> dict:
         return {"draw_spacing": self.spacing, "rate": self.rate, "rate_spacing": self.rate * self.spacing,
-                "max_rate_spacing": MAX_RATE_SPACING, "ok": self.ok, "keep_draws_needed": self.keep_draws}
+                "rate_source": self.source, "max_rate_spacing": MAX_RATE_SPACING, "ok": self.ok,
+                "keep_draws_needed": self.keep_draws}
 
 
 def mark_sparse(est, check: SpacingCheck) -> None:
     """Mark the estimate ``est`` (a :class:`~invariant.mixing.estimate.RateEstimate`)
-    unreliable when ``check`` fails: its note gets ``check.note`` and its details
-    ``sparse_draws = True`` (once: an estimate already marked is left as it is)."""
-    if check.ok or est.details.get("sparse_draws"):
+    unreliable when ``check`` fails: its note gets ``check.note``, also kept as its
+    ``details["sparse_draws"]``.  A later check replaces an earlier one's note (the
+    autocorrelation estimate checks itself; :func:`~invariant.mixing.summary.flag_sparse_draws`
+    then judges every estimate against one κ)."""
+    if check.ok:
         return
+    old = est.details.get("sparse_draws")
+    if old:
+        est.note = est.note.replace(old, check.note)
+    else:
+        est.note = f"{est.note}; {check.note}" if est.note else check.note
     est.reliable = False
-    est.note = f"{est.note}; {check.note}" if est.note else check.note
-    est.details["sparse_draws"] = True
+    est.details["sparse_draws"] = check.note
 
 
-def check_spacing(result, rate: float) -> SpacingCheck:
-    """:class:`SpacingCheck` of a run's kept draws against the rate ``rate``.
+def check_spacing(result, rate: float, source: str = "estimate") -> SpacingCheck:
+    """:class:`SpacingCheck` of a run's kept draws against the rate ``rate`` (from ``source``).
 
     The kept draws are ``thin`` steps apart with ``thin = ⌈post-burn steps / keep_draws⌉``
     (:attr:`invariant.config.Config.thin`); ``κΔ ≤`` :data:`MAX_RATE_SPACING` needs
@@ -105,4 +115,4 @@ def check_spacing(result, rate: float) -> SpacingCheck:
     cfg = result.config
     max_thin = math.floor(MAX_RATE_SPACING / (rate * cfg.step_time)) if rate > 0 else cfg.steps
     need = math.ceil((cfg.steps - cfg.burn_steps) / max_thin) if max_thin >= 1 else 0
-    return SpacingCheck(draw_spacing(result), float(rate), int(need))
+    return SpacingCheck(draw_spacing(result), float(rate), int(need), source)

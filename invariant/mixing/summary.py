@@ -38,8 +38,8 @@ class Mixing:
     exact : dict or None
         The exact κ of an affine game, when known (:func:`exact_rate`).
     spacing : SpacingCheck or None
-        The main run's draw spacing against the largest κ (:func:`flag_sparse_draws`); None
-        when no estimate gave a rate.
+        The main run's draw spacing against κ (the exact one, else the largest estimate:
+        :func:`flag_sparse_draws`); None when there is neither.
 
     Notes
     -----
@@ -135,8 +135,8 @@ def compare(estimates: dict) -> tuple[bool, list]:
 def flag_sparse_draws(estimates: dict, result, relaxation_runs=None, exact: dict | None = None):
     """Mark unreliable every estimate whose draws are too far apart for κ (:mod:`.spacing`).
 
-    κ is the largest finite estimate, or the exact κ when known (draws spaced too sparsely
-    bias every estimate downwards, so the largest is the least biased).  The autocorrelation
+    κ is the exact κ when known, else the largest finite estimate (draws spaced too sparsely
+    bias the estimates downwards, so the largest is the least biased).  The autocorrelation
     and spectral estimates are judged by the main run's spacing, the relaxation estimate by
     its runs' own; the Fokker–Planck reference uses no draws.
 
@@ -147,14 +147,15 @@ def flag_sparse_draws(estimates: dict, result, relaxation_runs=None, exact: dict
     """
     rates = [e.rate for e in estimates.values() if np.isfinite(e.rate) and e.rate > 0]
     if exact is not None:
-        rates.append(exact["sde"])
-    if not rates:
+        kappa, source = exact["sde"], "exact"
+    elif rates:
+        kappa, source = max(rates), "largest estimate"
+    else:
         return None
-    kappa = max(rates)
-    main = check_spacing(result, kappa)
+    main = check_spacing(result, kappa, source)
     for k, e in estimates.items():
         if k != "fokker_planck":
-            mark_sparse(e, main if k != "relaxation" else check_spacing(relaxation_runs[0], kappa))
+            mark_sparse(e, main if k != "relaxation" else check_spacing(relaxation_runs[0], kappa, source))
     return main
 
 
