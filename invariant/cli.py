@@ -253,6 +253,14 @@ def _print_fdr(sec) -> None:
     _say(f"  FDRs ({form}): " + "; ".join(parts))
 
 
+def _unreliable(mix: dict) -> str:
+    """The end of the κ line of an unreliable headline: the draws too sparse for κ, with the
+    ``keep_draws`` that would do (``mixing.note``), else the headline method's own note."""
+    if mix.get("note"):
+        return f"; NOT RELIABLE: {mix['note']}"
+    return f"; NOT RELIABLE ({mix['methods'].get(mix['method'], {}).get('note') or 'see summary.json'})"
+
+
 def _print_longrun(longrun) -> None:
     mix = longrun["mixing"] or {}
     if "rate" in mix:
@@ -260,8 +268,7 @@ def _print_longrun(longrun) -> None:
         _say(f"  mixing rate κ = {mix['rate']:.4g} [{lo:.4g}, {hi:.4g}] ({mix['method']}); "
              + ", ".join(f"{k} {v['rate']:.4g}" for k, v in mix["methods"].items() if v.get("rate") is not None)
              + ("; methods DISAGREE" if mix["disagreement"] else "")
-             + ("" if mix.get("reliable", True) else
-                f"; NOT RELIABLE ({mix['methods'].get(mix['method'], {}).get('note') or 'see summary.json'})"))
+             + ("" if mix.get("reliable", True) else _unreliable(mix)))
     elif mix:
         _say(f"  mixing rate: {mix.get('skipped') or 'failed (' + str(mix.get('error')) + ')'}")
     if mix.get("warning"):

@@ -318,6 +318,56 @@ def test_disagreement_is_flagged():
     assert not mixing.compare({"autocorrelation": a, "relaxation": c})[0]
 
 
+# --------------------------------------------------------------------------- draw spacing
+def _default_run(t_end, chains=8, **sim):
+    cfg = config.load(None, {"simulation.chains": chains, "simulation.t_end": t_end,
+                             **{f"simulation.{k}": v for k, v in sim.items()}})
+    return engine.simulate(cfg)
+
+
+def test_draws_too_sparse_for_kappa_are_flagged_on_every_estimate_and_the_cli(capsys):
+    """ISSUE20 D18: the default game at t_end = 20000 keeps 1000 draws 19.95 apart, eight decay
+    times (κ = 0.404): κ must be within its interval of the exact value or flagged — every
+    estimate and the integrated time (then ≈ the spacing) unreliable, the CLI line saying so
+    with the keep_draws that would do."""
+    r = _default_run(20000.0)
+    mix = mixing.analyse(r, n_boot=50)
+    s = mixing.summary_section(mix)
+    kappa = mix.exact["sde"]
+    h = r.config.step_time
+    print(f"κ = {mix.rate:.4f} [{mix.headline.interval[0]:.4f}, {mix.headline.interval[1]:.4f}] "
+          f"({mix.headline.method}, reliable {mix.headline.reliable}); exact {kappa:.4f}; iat {s['iat']:.3g}")
+    assert mix.headline.covers(kappa) or not s["reliable"]
+    sp = s["spacing"]
+    assert sp["draw_spacing"] == pytest.approx(19.95) and not sp["ok"] and sp["rate"] == kappa
+    for e in mix.estimates.values():
+        assert not e.reliable and "draws are spaced" in e.note and e.details["sparse_draws"]
+    assert not s["iat_reliable"] and s["iat"] > 0.5 * sp["draw_spacing"] and "draws are spaced" in s["iat_note"]
+    # the keep_draws asked for is the fewest at which κΔ ≤ MAX_RATE_SPACING
+    need = sp["keep_draws_needed"]
+    post = r.config.steps - r.config.burn_steps
+    assert -(-post // need) * h * kappa <= mixing.MAX_RATE_SPACING < -(-post // (need - 1)) * h * kappa
+    cli._print_longrun({"mixing": s, "fokker_planck": None, "strategies": None})
+    line = capsys.readouterr().out
+    assert "NOT RELIABLE: draws are spaced Δ = 19.9 apart" in line and f"keep_draws to ≥ {need}" in line
+
+
+def test_draws_close_enough_for_kappa_stay_reliable():
+    """The default spacing (Δ = 0.35, κΔ = 0.14) passes the check; so does t_end 20000 with
+    the keep_draws that the check asks for at the default 1000 (Δ 19.95 → 1.23), and κ is
+    then held to the exact value by its interval (8 chains: 0.4025 [0.4004, 0.4043] for 0.4042)."""
+    for t_end, keep in ((400.0, 1000), (20000.0, 16220)):
+        r = _default_run(t_end, keep_draws=keep)
+        mix = mixing.analyse(r, n_boot=50)
+        s = mixing.summary_section(mix)
+        print(f"t_end {t_end}, keep_draws {keep}: κΔ = {s['spacing']['rate_spacing']:.3f}; κ = {mix.rate:.4f} "
+              f"[{mix.headline.interval[0]:.4f}, {mix.headline.interval[1]:.4f}] ({mix.headline.method})")
+        assert s["spacing"]["ok"] and "note" not in s and "iat_note" not in s
+        assert not any(e.details.get("sparse_draws") for e in mix.estimates.values())
+        assert mix.headline.reliable
+    assert abs(_z(mix.rate, mix.headline.interval, mix.exact["sde"])) < Z_MAX
+
+
 # --------------------------------------------------------------------------- config and CLI
 @pytest.mark.parametrize("key,value", [
     ("relaxation", "yes"), ("relaxation_t_end", -1.0), ("relaxation_t_end", 0.01), ("relaxation_spread", 0.0),

@@ -22,7 +22,10 @@ independent chains (the chains, not the draws, are the independent units):
 :func:`analyse` gathers them (plus the Fokker–Planck gap of a 2-D game as a reference),
 maps the rates of Euler–Maruyama chains back to the SDE (:func:`em_correction`), picks the
 headline (the reliable estimate with the narrowest relative interval), and flags
-disagreement: two estimates whose intervals do not overlap.  No function here simulates
+disagreement: two estimates whose intervals do not overlap.  Every estimate from kept draws,
+and the integrated time, is flagged unreliable when the draws are spaced more than
+:data:`MAX_RATE_SPACING` of ``1/κ`` apart (:func:`flag_sparse_draws`, :mod:`.spacing`): the
+decay is then not resolved and the estimates are biased without their intervals showing it.  No function here simulates
 except :func:`relaxation_run`, which is the relaxation experiment itself.
 
 Calibration (exact OU paths, 64 chains × 1000 draws 0.35 apart, 100 replications): on the
@@ -43,7 +46,8 @@ Coupled relaxation pairs of an OU process carry no noise.
 
 Modules: :mod:`.acf` (method 1), :mod:`.relaxation` (the experiment's runs and folder) and
 :mod:`.relaxation_fit` (method 2), :mod:`.edmd` (method 3), :mod:`.pencil` (the decay fit of
-methods 1 and 2), :mod:`.estimate` (:class:`RateEstimate`), :mod:`.draws` (the kept draws and
+methods 1 and 2), :mod:`.estimate` (:class:`RateEstimate`), :mod:`.spacing` (draws close
+enough for κ), :mod:`.draws` (the kept draws and
 observables), :mod:`.summary` (all together); the statistics of chains (integrated times,
 ESS, the chain bootstrap) are :mod:`invariant.diagnostics`, the ``[mixing]`` options
 :mod:`invariant.options.mixing`.
@@ -75,6 +79,7 @@ from .relaxation_fit import (
     relaxation_rate,
     scaled_errors,
 )
+from .spacing import MAX_RATE_SPACING, SpacingCheck, check_spacing
 from .summary import (
     Mixing,
     _to_sde,  # noqa: F401 (tests)
@@ -82,10 +87,12 @@ from .summary import (
     compare,
     em_correction,
     exact_rate,
+    flag_sparse_draws,
     summary_section,
 )
 
 __all__ = [
+    "MAX_RATE_SPACING",
     "MIN_TAUS",
     "MIXING_KEYS",
     "N_NOISE",
@@ -97,10 +104,12 @@ __all__ = [
     "MixingOptions",
     "RateEstimate",
     "Relaxation",
+    "SpacingCheck",
     "acf_rate",
     "analyse",
     "autocorrelation_rate",
     "autocovariance",
+    "check_spacing",
     "compare",
     "coordinate_acfs",
     "default_degree",
@@ -110,6 +119,7 @@ __all__ = [
     "ensure_relaxation",
     "exact_rate",
     "fit_decay",
+    "flag_sparse_draws",
     "integrated_time",
     "live_draws",
     "load_relaxation",

@@ -15,6 +15,7 @@ from ..diagnostics import autocovariance, ess_rhat, integrated_time, percentile_
 from .draws import draw_spacing, observables
 from .estimate import RateEstimate, failed
 from .pencil import DecayFit, bootstrap_rates, fit_decay
+from .spacing import check_spacing, mark_sparse
 
 
 def _fit_window(rho, se, min_len: int = 8, head: float = 0.5) -> tuple[int, int]:
@@ -152,16 +153,17 @@ def _add_streamed_means(result, diagnostics: dict) -> None:
             diagnostics[name]["mean_streamed"] = float(streamed[list(result.obs_names).index(key)])
 
 
-def _checks(rate: float, fit: DecayFit, info: dict, dt: float) -> list:
-    """Why an autocorrelation estimate is not reliable (empty when it is)."""
+def _checks(rate: float, fit: DecayFit, info: dict) -> list:
+    """Why an autocorrelation estimate is not reliable (empty when it is).  Draws too far
+    apart for the decay are judged for every estimate together, by
+    :func:`~invariant.mixing.summary.flag_sparse_draws` (and here against the lower end of
+    this estimate's interval, in :func:`autocorrelation_rate`, for callers without it)."""
     w0, w1 = info["window"]
     out = []
     if not np.isfinite(rate) or fit.growing:
         out.append("no decaying mode found (a significant pole does not decay)")
     if info["bootstrap_ok"] < 0.9:
         out.append(f"only {info['bootstrap_ok']:.0%} of bootstrap refits found a decaying mode")
-    if np.isfinite(rate) and rate * dt > 1.5:
-        out.append(f"draws {dt:.3g} apart are too sparse for a decay at rate {rate:.3g}; keep more draws")
     if np.isfinite(rate) and rate * (w1 - w0) < 1.0:
         out.append("the autocorrelation is above noise over less than one decay time; run longer")
     return out
@@ -215,9 +217,14 @@ def autocorrelation_rate(result, level: float = 0.95, n_boot: int = 200, seed: i
         return failed("autocorrelation", level, "fewer than two live kept chains or 16 draws"), diagnostics
     rate, interval, fit, info = acf_rate(x, dt, level, n_boot, rng)
     w0, w1 = info["window"]
-    problems = _checks(rate, fit, info, dt)
+    problems = _checks(rate, fit, info)
     notes = [(f"one damped oscillation fitted (matrix pencil) to the autocorrelations of {d} "
               f"coordinates at lags {w0:.3g} to {w1:.3g}"), *problems]
     details = {"window": info["window"], "order": fit.order, "frequency": fit.frequency,
                "poles": fit.poles, "energy": fit.energy, "bootstrap_ok": info["bootstrap_ok"]}
-    return RateEstimate("autocorrelation", rate, interval, level, not problems, "; ".join(notes), details), diagnostics
+    est = RateEstimate("autocorrelation", rate, interval, level, not problems, "; ".join(notes), details)
+    # judged here by the interval's lower end (sparse for sure), by analyse against κ itself
+    low = interval[0] if np.isfinite(interval[0]) else rate
+    if np.isfinite(low) and low > 0:
+        mark_sparse(est, check_spacing(result, low, "lower end of the autocorrelation interval"))
+    return est, diagnostics

@@ -14,6 +14,7 @@ from .acf import autocorrelation_rate
 from .edmd import spectral_rate
 from .estimate import RateEstimate
 from .relaxation_fit import Relaxation, relaxation_rate
+from .spacing import SpacingCheck, check_spacing, mark_sparse
 
 
 @dataclass
@@ -36,6 +37,9 @@ class Mixing:
     relaxation : Relaxation or None
     exact : dict or None
         The exact κ of an affine game, when known (:func:`exact_rate`).
+    spacing : SpacingCheck or None
+        The main run's draw spacing against κ (the exact one, else the largest estimate:
+        :func:`flag_sparse_draws`); None when there is neither.
 
     Notes
     -----
@@ -52,6 +56,7 @@ class Mixing:
     diagnostics: dict
     relaxation: Relaxation | None = None
     exact: dict | None = None
+    spacing: SpacingCheck | None = None
 
     @property
     def rate(self) -> float:
@@ -127,6 +132,33 @@ def compare(estimates: dict) -> tuple[bool, list]:
     return bool(out), out
 
 
+def flag_sparse_draws(estimates: dict, result, relaxation_runs=None, exact: dict | None = None):
+    """Mark unreliable every estimate whose draws are too far apart for κ (:mod:`.spacing`).
+
+    κ is the exact κ when known, else the largest finite estimate (draws spaced too sparsely
+    bias the estimates downwards, so the largest is the least biased).  The autocorrelation
+    and spectral estimates are judged by the main run's spacing, the relaxation estimate by
+    its runs' own; the Fokker–Planck reference uses no draws.
+
+    Returns
+    -------
+    SpacingCheck or None
+        The main run's check (None when there is no rate to judge by).
+    """
+    rates = [e.rate for e in estimates.values() if np.isfinite(e.rate) and e.rate > 0]
+    if exact is not None:
+        kappa, source = exact["sde"], "exact"
+    elif rates:
+        kappa, source = max(rates), "largest estimate"
+    else:
+        return None
+    main = check_spacing(result, kappa, source)
+    for k, e in estimates.items():
+        if k != "fokker_planck":
+            mark_sparse(e, main if k != "relaxation" else check_spacing(relaxation_runs[0], kappa, source))
+    return main
+
+
 def analyse(result, relaxation_runs=None, fp=None, level: float = 0.95, n_boot: int = 200, seed: int = 0,
             lag: float | None = None, degree: int | None = None) -> Mixing:
     """Every mixing-rate estimate of a run, the headline and a disagreement check.
@@ -165,19 +197,27 @@ def analyse(result, relaxation_runs=None, fp=None, level: float = 0.95, n_boot: 
         for k in ("autocorrelation", "spectral", "relaxation"):
             if k in est:
                 _to_sde(est[k], result.config.dt)
+    ex = exact_rate(result)
+    spacing = flag_sparse_draws(est, result, relaxation_runs, ex)
     mc = [e for k, e in est.items() if k != "fokker_planck" and np.isfinite(e.rate)]
     pool = [e for e in mc if e.reliable and np.all(np.isfinite(e.interval))] or mc or list(est.values())
     headline = min(pool, key=lambda e: e.width / abs(e.rate) if np.isfinite(e.width) and e.rate else np.inf)
     dis, pairs = compare(est)
-    return Mixing(est, headline, dis, pairs, diag, curves, exact_rate(result))
+    return Mixing(est, headline, dis, pairs, diag, curves, ex, spacing)
 
 
 def summary_section(mix: Mixing) -> dict:
-    """The ``mixing.*`` fields of summary.json (docs/design.md ◆)."""
+    """The ``mixing.*`` fields of summary.json (docs/design.md ◆).
+
+    ``spacing`` is the draw spacing against κ (:class:`~invariant.mixing.spacing.SpacingCheck`);
+    when it is too sparse, ``reliable`` and ``iat_reliable`` are false and ``note`` /
+    ``iat_note`` say why and which ``keep_draws`` would do (the headline ``rate`` is kept).
+    """
     diag = mix.diagnostics
     iats = [v["iat"] for v in diag.values() if np.isfinite(v["iat"])]
     ess = [v["ess_bulk"] for v in diag.values() if np.isfinite(v["ess_bulk"])]
     rh = [v["rhat"] for v in diag.values() if np.isfinite(v["rhat"])]
+    sparse = mix.spacing.note if mix.spacing is not None and not mix.spacing.ok else None
     out = {
         "rate": mix.headline.rate,
         "rate_interval": list(mix.headline.interval),
@@ -185,7 +225,7 @@ def summary_section(mix: Mixing) -> dict:
         "method": mix.headline.method,
         "reliable": mix.headline.reliable,
         "iat": max(iats) if iats else float("nan"),
-        "iat_reliable": all(v["reliable"] for v in diag.values()),
+        "iat_reliable": all(v["reliable"] for v in diag.values()) and sparse is None,
         "ess": min(ess) if ess else float("nan"),
         "rhat": max(rh) if rh else float("nan"),
         "disagreement": mix.disagreement,
@@ -195,4 +235,9 @@ def summary_section(mix: Mixing) -> dict:
     }
     if mix.exact is not None:
         out["exact"] = mix.exact
+    if mix.spacing is not None:
+        out["spacing"] = mix.spacing.as_dict()
+    if sparse is not None:
+        # the integrated time then measures the spacing (τ·Δ → Δ), not the process
+        out["note"] = out["iat_note"] = sparse
     return plain(out)
