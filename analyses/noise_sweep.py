@@ -65,7 +65,7 @@ def one(s, lr, N, chains, seed):
     t0 = time.perf_counter()
     cfg = config.from_dict(table(s, lr, N, chains, True, seed))
     r = engine.simulate(cfg)
-    x = r.draws[r.alive[: r.draws.shape[0]]]  # (C, n, 2)
+    x = r.draws[r.kept_alive]  # (C, n, 2)
     t = r.draw_t
     j = int(np.argmin(np.abs(t - T_RECOVER)))
     xT = x[:, j]

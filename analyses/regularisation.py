@@ -64,7 +64,7 @@ def cond_summary(c) -> dict:
 
 
 def x2_drift(r) -> dict:
-    keep = r.alive[: r.draws.shape[0]]
+    keep = r.kept_alive
     x = r.draws[keep]
     t = r.draw_t
     q = np.sum(x**2, axis=-1)  # (chains, draws)
@@ -138,7 +138,7 @@ def main(argv=None):
                                                        else mo.verdict),
             "seconds": time.perf_counter() - t1,
         }
-        draws[name] = r.draws[r.alive[: r.draws.shape[0]]]
+        draws[name] = r.draws[r.kept_alive]
         print(f"  {name:17s} conditions SML-SDE: {c1['verdict']:16s} ALT-SDE: {c2['verdict']:16s} run: {res[name]['run_verdict']:12s} "
               f"({mo.reason}); E|x|² slope {dr['slope']:.3g} ± {dr['slope_se']:.2g} (z = {dr['z']:.1f})  "
               f"({res[name]['seconds']:.0f} s)", flush=True)

@@ -123,102 +123,20 @@ def _obs_names(obs: Observable, b1: bool, sde: bool) -> tuple:
 
 
 # --------------------------------------------------------------------------- the hook
-_HEAD = '''\
-@njit(cache=True, inline="always")
-def _fdr_dot(a, b, lo, hi):
-    s = 0.0
-    for i in range(lo, hi):
-        s += a[i] * b[i]
-    return s
+_CALL_SITE = "def _fdr_observables(x, gx, u, v, hv, hw, gphi, dth, out):"
+_CALL_ARGS = "x, gx, u, v, hv, hw, gphi, dth, out"
 
 
-# not inlined into the chain loop: one call per statistics step costs little next to its six
-# Hessian–vector products, and the chain kernels then compile in half the time
-@njit(cache=True)
-def observe_extra(x, gx, p, data, rng, work, out):
-    # FDR terms (invariant.fdr): u = L(x) z from the hook's own generator
-    d = x.shape[0]
-    dth = int(p[0])
-    u = work[0]
-    v = work[1]
-    hv = work[2]
-    hw = work[3]
-    gphi = work[4]
-    hb = work[5]
-    _noise(x, p, data, rng, u)
-'''
-
-_SDE_BODY = '''\
-    for i in range(d):
-        v[i] = u[i] if i < dth else 0.0
-    _hvp(x, p, data, v, hv)
-    out[0] = _fdr_dot(u, hv, 0, dth)
-    out[2] = _fdr_dot(u, u, 0, dth)
-    for i in range(d):
-        v[i] = u[i] if i >= dth else 0.0
-    _hvp(x, p, data, v, hv)
-    out[1] = _fdr_dot(u, hv, dth, d)
-    out[3] = _fdr_dot(u, u, dth, d)
-    for i in range(d):
-        v[i] = -gx[i] if i < dth else gx[i]
-    _hvp(x, p, data, v, hb)
-    out[4] = _fdr_dot(v, hb, 0, d)
-'''
-
-_B1_BODY = '''\
-    for i in range(d):
-        v[i] = gx[i] if i < dth else 0.0
-    _hvp(x, p, data, v, hv)
-    for i in range(d):
-        v[i] = gx[i] if i >= dth else 0.0
-    _hvp(x, p, data, v, hw)
-    out[5] = _fdr_dot(x, hv, 0, dth)
-    out[6] = _fdr_dot(x, hw, 0, dth)
-    out[7] = _fdr_dot(x, hv, dth, d)
-    out[8] = _fdr_dot(x, hw, dth, d)
-    out[9] = _fdr_dot(gx, hv, 0, dth)
-    out[10] = _fdr_dot(gx, hw, 0, dth)
-    out[11] = _fdr_dot(gx, hv, dth, d)
-    out[12] = _fdr_dot(gx, hw, dth, d)
-    out[13] = _fdr_dot(hv, hb, 0, dth)
-    out[14] = _fdr_dot(hw, hb, 0, dth)
-    out[15] = _fdr_dot(hv, hb, dth, d)
-    out[16] = _fdr_dot(hw, hb, dth, d)
-    out[17] = _fdr_dot(hv, hv, 0, dth)
-    out[18] = _fdr_dot(hv, hw, 0, dth)
-    out[19] = _fdr_dot(hw, hw, 0, dth)
-    out[20] = _fdr_dot(hv, hv, dth, d)
-    out[21] = _fdr_dot(hv, hw, dth, d)
-    out[22] = _fdr_dot(hw, hw, dth, d)
-'''
-
-_SGA_BODY = '''\
-    out[0] = _fdr_dot(u, u, 0, dth)
-    out[1] = _fdr_dot(u, u, dth, d)
-'''
-
-
-def _observable_body(obs: Observable, k: int, b1: bool, sde: bool) -> str:
-    lines = []
-    if sde:  # b₀ᵀ∇²φ b₀ for the Euler–Maruyama term, before gphi is filled
-        lines.append("    for i in range(d):")
-        lines.append("        v[i] = -gx[i] if i < dth else gx[i]")
-        lines.append(f"    bq = {obs.name}(x, v, gphi)")
-    lines.append(f"    q = {obs.name}(x, u, gphi)")
-    lines.append("    s = 0.0")
-    lines.append("    for i in range(d):")
-    lines.append("        s += (-gx[i] if i < dth else gx[i]) * gphi[i]")
-    lines.append(f"    out[{k}] = s")
-    j = k + 1
-    if b1:
-        lines.append(f"    out[{j}] = _fdr_dot(hv, gphi, 0, dth)")
-        lines.append(f"    out[{j + 1}] = _fdr_dot(hv, gphi, dth, d)")
-        lines.append(f"    out[{j + 2}] = _fdr_dot(hw, gphi, 0, dth)")
-        lines.append(f"    out[{j + 3}] = _fdr_dot(hw, gphi, dth, d)")
-        j += 4
-    lines.append(f"    out[{j}] = q")
-    if sde:
-        lines.append(f"    out[{j + 1}] = bq")
+def _call_site(observables, k: int, b1: bool, sde: bool) -> str:
+    """The generated ``_fdr_observables`` (templates/fdr_hook.py): one call of the template's
+    ``_fdr_observable`` per user observable, its jitted function and first column the only
+    arguments that change."""
+    lines = ['@njit(cache=True, inline="always")', _CALL_SITE]
+    for o in observables:
+        lines.append(f"    _fdr_observable({o.name}, {k}, {_CALL_ARGS})")
+        k += len(_obs_names(o, b1, sde))
+    if not observables:
+        lines.append("    pass")
     return "\n".join(lines) + "\n"
 
 
@@ -254,17 +172,12 @@ def hook(cfg, observables=()) -> Hook:
     # statistics step): one compiled kernel per game then serves every SDE run
     b1 = not sga
     names = _SGA_NAMES if sga else _SIGMA_NAMES + (_B1_NAMES if b1 else ())
-    src = "".join(o.source.rstrip("\n") + "\n\n\n" for o in observables) + _HEAD
-    src += _SGA_BODY if sga else _SDE_BODY + (_B1_BODY if b1 else "")
-    k = len(names)
     # on SGA chains the user residuals are the SDE generator (b₁ left out) on the chain's
     # states: biased by O(η), unlike the exact discrete FDRs
+    sources = tuple(o.source for o in observables) + (_call_site(observables, len(names), b1, not sga),)
     for o in observables:
-        src += _observable_body(o, k, b1, not sga)
-        on = _obs_names(o, b1, not sga)
-        names = names + on
-        k += len(on)
-    return Hook(tuple(names), src, rng=True, work=6)
+        names = names + _obs_names(o, b1, not sga)
+    return Hook(tuple(names), "fdr_hook.py", (("FDR_SGA", sga), ("FDR_B1", b1)), sources, rng=True, work=6)
 
 
 # --------------------------------------------------------------------------- analysis

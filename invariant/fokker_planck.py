@@ -349,7 +349,7 @@ def from_run(result, shape=(128, 128), pad: float = 0.15, gap: bool = True, n_ei
     For ``dynamics = "sga"`` runs this is the law of the SDE approximation, not of the
     chain itself.
     """
-    keep = result.alive[: result.draws.shape[0]]
+    keep = result.kept_alive
     bounds = grid_bounds(result.draws[keep], pad)
     drift, diffusion = game_coefficients(result.config)
     return solve(drift, diffusion, bounds, shape, gap=gap, n_eigs=n_eigs, names=tuple(result.game.param_names),
@@ -412,7 +412,7 @@ def compare_draws(sol: FPSolution, result, bins: int = 16, min_count: float = 5.
     """
     from scipy.stats import chi2 as chi2_dist
 
-    keep = result.alive[: result.draws.shape[0]]
+    keep = result.kept_alive
     x = result.draws[keep]  # (C, n, 2)
     x = x[:, np.all(np.isfinite(x), axis=(0, 2))]
     fx, fy = sol.edges

@@ -61,7 +61,8 @@ def start(cfg, out, progress: bool = False, notify=None, replace: bool = False) 
     files only, :func:`invariant.storage.clear_run`); the folder is made and checked
     writable; the conditions are checked (cheap); the chains run.  The FDR hook streams
     docs/theory.md §5's terms from random streams of its own, so the chains are those of a run
-    without it (a resumed run reads the hook from ``out/hook.json``).  ``notify(line)``,
+    without it (a resumed run rebuilds it from ``out/config.json``: ``out/hook.json`` is only
+    compared with it).  ``notify(line)``,
     when given, hears what will make the run slow (:func:`cost_warnings`) and that the
     kernels are being compiled (:func:`kernels_cached`).
     """
@@ -96,17 +97,18 @@ def resume(out, progress: bool = False, notify=None) -> Outcome:
 
     out = Path(out)
     cfg = read_run(out)
-    hook = fdr.hook(cfg)  # what the run recorded in hook.json
+    hook = fdr.hook(cfg)  # rebuilt from the validated config: nothing the folder holds is run
     require_resources(cfg, len(engine.observable_names(cfg.dynamics, hook)))
     _notify_compile(cfg, hook, notify)
-    result = engine.resume(out, progress=progress)
+    result = engine.resume(out, hook, progress=progress)
     return finish(result, summary.conditions_section(result.config), out, progress)
 
 
 def read_run(out) -> object:
     """The validated config of the run in folder ``out``, after checking that the folder can
-    be continued: ``config.json`` a JSON run config, ``checkpoint.npz`` (where there is one)
-    complete and readable.
+    be continued: ``config.json`` a JSON run config, ``hook.json`` (where there is one) the
+    hook that config builds, ``checkpoint.npz`` (where there is one) complete, readable,
+    written with that config and of its shapes (``invariant.engine.load``).
 
     Raises
     ------
@@ -115,7 +117,7 @@ def read_run(out) -> object:
     """
     import zipfile
 
-    from . import config, engine
+    from . import config, engine, fdr
 
     out = Path(out)
     path = out / "config.json"
@@ -134,7 +136,7 @@ def read_run(out) -> object:
         raise ConfigError(f"{path}: {exc.field}", exc.message) from None
     if (out / "checkpoint.npz").exists():
         try:  # read the folder the way the engine will, without running anything
-            engine.load(out)
+            engine.load(out, fdr.hook(cfg))
         except ConfigError:
             raise
         except FileNotFoundError as exc:

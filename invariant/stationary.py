@@ -51,7 +51,7 @@ class Moments:
 
 def kept_dataset(result):
     """Kept draws of the live chains as an xarray Dataset (one variable ``x``)."""
-    keep = result.alive[: result.draws.shape[0]]
+    keep = result.kept_alive
     return az.convert_to_dataset({"x": result.draws[keep]})
 
 
@@ -61,7 +61,7 @@ def moments(result) -> Moments:
     mean, cov = result.pooled_moments()
     alive = result.alive & (result.acc_n > 1)
     n_alive = int(alive.sum())
-    keep = result.alive[: result.draws.shape[0]]
+    keep = result.kept_alive
     if n_alive == 0 or keep.sum() == 0:
         nan = np.full(d, np.nan)
         return Moments(mean, nan, nan, cov, np.full((d, d), np.nan), float("nan"), nan, nan,
@@ -96,7 +96,7 @@ def _settled(result, ess) -> tuple[str, str]:
     """
     if result.n_diverged == result.config.chains:
         return "not settled", "every chain diverged"
-    keep = result.alive[: result.draws.shape[0]]
+    keep = result.kept_alive
     x = result.draws[keep]
     if x.shape[0] < 3:
         return "too short to tell", "fewer than three live kept chains"
@@ -255,7 +255,7 @@ def marginals(result, gridsize: int = 256) -> list:
     list of Density1D
         One per coordinate (``result.game.param_names``), from the live chains' kept draws.
     """
-    keep = result.alive[: result.draws.shape[0]]
+    keep = result.kept_alive
     x = result.draws[keep]
     out = []
     for i, name in enumerate(result.game.param_names):
@@ -335,7 +335,7 @@ def joint_density(result, i: int = 0, j: int = 1, grid=None, shape=(128, 128), p
     Density2D
         Kernel bandwidth by Scott's rule with ``n_eff`` the smaller ESS of the two.
     """
-    keep = result.alive[: result.draws.shape[0]]
+    keep = result.kept_alive
     x = result.draws[keep][:, :, [i, j]]
     x = x[:, np.all(np.isfinite(x), axis=(0, 2))]
     pts = x.reshape(-1, 2)

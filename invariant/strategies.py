@@ -110,7 +110,7 @@ def _exact_law(result):
 
 
 def _live_kept(result) -> np.ndarray:
-    keep = result.alive[: result.draws.shape[0]]
+    keep = result.kept_alive
     x = result.draws[keep]
     return x[:, np.all(np.isfinite(x), axis=(0, 2))]
 

@@ -94,7 +94,7 @@ def longrun_sections(result, moments: Moments, out=None, progress: bool = False)
     out_d = {"mixing": None, "strategies": None, "fokker_planck": None}
     fp = None
     settled = moments.verdict != "not settled"
-    if not np.any(result.alive[: result.draws.shape[0]]):
+    if not np.any(result.kept_alive):
         why = {"skipped": "every kept chain diverged: no draws to analyse"}
         return {"mixing": dict(why), "strategies": dict(why), "fokker_planck": None}
     if not settled:

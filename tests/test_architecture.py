@@ -99,7 +99,6 @@ def test_modules_and_functions_are_small():
     assert long_modules == [] and long_functions == []
 
 
-@pytest.mark.xfail(reason="the FDR hook is still assembled from strings (being moved to engine/templates)", strict=True)
 def test_no_kernel_code_in_strings():
     # kernels live in invariant/engine/templates as real modules (docs/kernels.md)
     found = []

@@ -149,8 +149,8 @@ def test_checkpoint_resume_is_bit_identical(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         engine.simulate(cfg, tmp_path / "killed", hook=fdr.hook(cfg))
     monkeypatch.setattr(run_mod, "_write_checkpoint", write)
-    assert 0 < engine.load(tmp_path / "killed").steps_done < full.steps_done
-    resumed = engine.resume(tmp_path / "killed")
+    assert 0 < engine.load(tmp_path / "killed", fdr.hook(cfg)).steps_done < full.steps_done
+    resumed = engine.resume(tmp_path / "killed", fdr.hook(cfg))
     for name in STATE:
         assert np.array_equal(getattr(full, name), getattr(resumed, name), equal_nan=True), name
     with np.load(tmp_path / "full" / "checkpoint.npz") as a, np.load(tmp_path / "killed" / "checkpoint.npz") as b:

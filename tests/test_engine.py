@@ -10,7 +10,7 @@ import numba
 import numpy as np
 import pytest
 
-from invariant import engine, exact, stationary, storage
+from invariant import config, engine, exact, fdr, stationary, storage
 from invariant._arviz import arviz as az
 from conftest import REFERENCE_GAME, make_config
 
@@ -101,11 +101,12 @@ def test_killed_run_resumes_bit_identical(tmp_path):
     time.sleep(0.3)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    done = engine.load(killed).steps_done
-    assert 0 < done < engine.load(full).steps_done, "the kill must land mid-run"
+    hook = fdr.hook(config.load(cfg_path))  # the run's hook, rebuilt from its config
+    done = engine.load(killed, hook).steps_done
+    assert 0 < done < engine.load(full, hook).steps_done, "the kill must land mid-run"
     res = _cli("run", "--resume", str(killed), "--no-progress")
     assert res.returncode == 0, res.stderr
-    _same(engine.load(full), engine.load(killed))
+    _same(engine.load(full, hook), engine.load(killed, hook))
     s_full = json.loads((full / "summary.json").read_text())
     s_res = json.loads((killed / "summary.json").read_text())
     assert s_full["stationary"] == s_res["stationary"]
@@ -127,7 +128,7 @@ def test_diverging_chains_are_stopped_reported_and_excluded():
     n = r.acc_n[r.alive]
     assert np.allclose(m, (live * n[:, None]).sum(0) / n.sum())
     assert r.diverging[dead[: r.draws.shape[0]]].any(axis=1).all()
-    assert not r.diverging[r.alive[: r.draws.shape[0]]].any()
+    assert not r.diverging[r.kept_alive].any()
     assert np.all(np.isfinite(stationary.moments(r).mean))
 
 

@@ -207,8 +207,16 @@ DAMAGE = [
     ("checkpoint.npz", lambda run: (run / "checkpoint.npz").write_bytes(b"")),
     ("checkpoint.npz", _flip),
     ("checkpoint.npz", _drop_array),
-    ("hook.json", lambda run: (run / "hook.json").unlink()),
+    ("hook.json", lambda run: (run / "hook.json").write_text('{"names": ')),
+    ("hook.json", lambda run: _edit_json(run / "hook.json", lambda h: h.update(names=h["names"][:-1]))),
+    ("hook.json", lambda run: _edit_json(run / "hook.json", lambda h: h.update(source="def observe_extra(): pass"))),
 ]
+
+
+def _edit_json(path: Path, edit):
+    table = json.loads(path.read_text())
+    edit(table)
+    path.write_text(json.dumps(table))
 
 
 @pytest.mark.parametrize("name,damage", DAMAGE)
@@ -218,6 +226,118 @@ def test_a_damaged_run_folder_is_named_in_one_line(run_copy, capsys, name, damag
     before = _files(run)
     assert cli.main(["run", "--resume", str(run)]) == 2
     _one_line(capsys, name)
+    assert _files(run) == before
+
+
+def _marker_code(marker: Path) -> str:
+    return f"open({str(marker)!r}, 'w').close()\n"
+
+
+@pytest.mark.parametrize("checkpoint", [True, False], ids=["finished", "killed before its first checkpoint"])
+def test_a_tampered_hook_json_is_refused_and_never_run(run_copy, capsys, checkpoint):
+    # hook.json records the hook's code; a resumed run rebuilds the hook from config.json and
+    # only compares the two: code put in hook.json never runs
+    _, run = run_copy
+    marker = run.parent / "ran"
+    if not checkpoint:
+        (run / "checkpoint.npz").unlink()
+    _edit_json(run / "hook.json", lambda h: h.update(sources=[_marker_code(marker) + src for src in h["sources"]]))
+    before = _files(run)
+    assert cli.main(["run", "--resume", str(run), "--no-progress"]) == 2
+    _one_line(capsys, "hook.json")
+    assert not marker.exists()
+    assert _files(run) == before
+
+
+def test_a_missing_hook_json_is_rebuilt_from_the_config(run_copy):
+    _, run = run_copy
+    recorded = (run / "hook.json").read_text()
+    (run / "hook.json").unlink()
+    assert cli.main(["run", "--resume", str(run), "--no-progress"]) == 0
+    assert (run / "hook.json").read_text() == recorded
+
+
+def _three_by_two(table):
+    table["game"].update(C=[[1.0, 0.4], [-0.3, 0.8], [0.2, 0.1]], Sigma_theta=np.eye(3).tolist())
+    table["simulation"]["x0"] = [0.0] * 5
+
+
+EDITS = {  # an edit of config.json and the keys a refusal must name
+    "chains": (lambda t: t["simulation"].update(chains=2), ["simulation.chains"]),
+    "dynamics": (lambda t: t["simulation"].update(dynamics="sga"), ["simulation.dynamics"]),
+    "3x2 game": (_three_by_two, ["game.C", "game.Sigma_theta", "simulation.x0"]),
+    "lr": (lambda t: t["training"].update(lr=0.1), ["training.lr"]),
+    "seed": (lambda t: t["simulation"].update(seed=1), ["simulation.seed"]),
+    "dt": (lambda t: t["simulation"].update(dt=0.02), ["simulation.dt"]),
+    # the kept draws and the per-chunk arrays are sized by the horizon: no extension either
+    "t_end": (lambda t: t["simulation"].update(t_end=4.0), ["simulation.t_end"]),
+}
+
+
+@pytest.fixture(scope="module")
+def killed(finished, tmp_path_factory):
+    """The tiny run stopped after its second checkpoint (of 100)."""
+    from invariant import engine
+    from invariant.engine import run as run_mod
+
+    cfg = config.load(finished[0])
+    out = tmp_path_factory.mktemp("killed") / "run"
+    write, calls = run_mod._write_checkpoint, []
+
+    def killed_after_two(*args):
+        write(*args)
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    run_mod._write_checkpoint = killed_after_two
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            engine.simulate(cfg, out, hook=fdr.hook(cfg))
+    finally:
+        run_mod._write_checkpoint = write
+    return finished[0], out
+
+
+@pytest.fixture(params=["finished", "killed"])
+def stopped_copy(request, tmp_path):
+    """A copy of the finished run and of the killed one."""
+    _, run = request.getfixturevalue(request.param)
+    shutil.copytree(run, tmp_path / "run")
+    return tmp_path / "run"
+
+
+@pytest.mark.parametrize("what", list(EDITS))
+def test_an_edited_config_json_is_refused_naming_the_keys(stopped_copy, capsys, what):
+    run = stopped_copy
+    edit, keys = EDITS[what]
+    _edit_json(run / "config.json", edit)
+    before = _files(run)
+    assert cli.main(["run", "--resume", str(run), "--no-progress"]) == 2
+    _one_line(capsys, "config.json", *keys)
+    assert _files(run) == before
+
+
+def test_the_untouched_stopped_run_resumes(stopped_copy, finished):
+    assert cli.main(["run", "--resume", str(stopped_copy), "--no-progress"]) == 0
+    same = json.loads((finished[1] / "summary.json").read_text())["stationary"]
+    assert json.loads((stopped_copy / "summary.json").read_text())["stationary"] == same
+
+
+def test_arrays_that_do_not_fit_the_config_are_refused(run_copy, capsys):
+    # a checkpoint of an earlier version records no config: the arrays' shapes are checked
+    # against the config before any kernel sees them
+    _, run = run_copy
+    with np.load(run / "checkpoint.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(str(arrays["meta"]))
+    del meta["config"]
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(run / "checkpoint.npz", **arrays)
+    _edit_json(run / "config.json", lambda t: t["simulation"].update(chains=2))
+    before = _files(run)
+    assert cli.main(["run", "--resume", str(run), "--no-progress"]) == 2
+    _one_line(capsys, "checkpoint.npz", "X", "(2, 4)")
     assert _files(run) == before
 
 

@@ -40,7 +40,7 @@ def test_marginals_match_the_exact_gaussian(run):
         assert np.sum(d.hist * np.diff(d.edges)) == pytest.approx(1.0)
         # draws are autocorrelated: the bandwidth uses the effective sample size
         assert d.n_eff < d.n and d.bandwidth == pytest.approx(stationary.silverman_bandwidth(
-            r.draws[r.alive[: r.draws.shape[0]]][:, :, i], d.n_eff))
+            r.draws[r.kept_alive][:, :, i], d.n_eff))
         # KDE = law ⊛ N(0, h²): compare with the exact law smoothed alike (no smoothing bias)
         ref = norm.pdf(d.grid, m[i], np.hypot(sd, d.bandwidth))
         l1 = np.abs(d.density - ref).sum() * dx

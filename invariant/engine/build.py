@@ -28,16 +28,26 @@ _INLINED = ("scratch.py", "pcg64.py")  # engine modules whose functions the gene
 class Hook:
     """Per-step observables accumulated by the engine beyond the standard six.
 
+    A hook is a kernel template and the constants it reads, so that a run folder records
+    what it was (``hook.json``, :meth:`as_dict`) and a resumed run rebuilds it from its
+    config rather than running code the folder holds (docs/design.md, The run folder).
+
     Parameters
     ----------
     names : tuple of str
         Names of the extra observables, in output order.
-    source : str
-        Python source defining ``observe_extra(x, gx, p, data, out)``, an
-        ``@njit(cache=True)`` function filling ``out[:len(names)]`` from the state ``x``
-        and the population gradient ``gx = ∇g(x)``.  It may call the game's kernels
-        ``_loss, _grad, _hvp, _noise, _batch_grad`` (module globals of the generated file).
-        With ``rng=True`` the signature is ``observe_extra(x, gx, p, data, rng, work, out)``.
+    template : str
+        The template (``invariant/engine/templates``) defining ``observe_extra(x, gx, p,
+        data, out)``, an ``@njit(cache=True)`` function filling ``out[:len(names)]`` from
+        the state ``x`` and the population gradient ``gx = ∇g(x)``.  It may call the game's
+        kernels ``_loss, _grad, _hvp, _noise, _batch_grad`` (module globals of the generated
+        file).  With ``rng=True`` the signature is ``observe_extra(x, gx, p, data, rng, work,
+        out)``.  The default, ``hook_none.py``, fills nothing.
+    constants : tuple of (str, object)
+        Constants of the template, set by the generated header.
+    sources : tuple of str
+        Code placed as is before the template: the user's own functions (``fdr.Observable``,
+        Python API only) and the generated lines that call them.
     rng : bool
         The hook draws random numbers: it receives ``rng``, a PCG64 stream of its own per
         chain (:mod:`invariant.engine.pcg64`; ``rng.standard_normal()``, ``rng.random()``,
@@ -52,13 +62,17 @@ class Hook:
     """
 
     names: tuple = ()
-    source: str = (
-        "@njit(cache=True, inline=\"always\")\n"
-        "def observe_extra(x, gx, p, data, out):\n"
-        "    pass\n"
-    )
+    template: str = "hook_none.py"
+    constants: tuple = ()
+    sources: tuple = ()
     rng: bool = False
     work: int = 0
+
+    @property
+    def parts(self) -> list:
+        """What the hook adds to a kernel module, in order: its sources, its template and the
+        adapter the chain loops call (``_observe_extra``)."""
+        return [*(Source(s) for s in self.sources), self.template, self.adapter]
 
     @property
     def adapter(self) -> str:
@@ -71,12 +85,10 @@ class Hook:
         return int(self.work) + 2 if self.rng else 0
 
     def as_dict(self) -> dict:
-        """What ``hook.json`` records (read back by :meth:`from_dict`)."""
-        return {"names": list(self.names), "source": self.source, "rng": bool(self.rng), "work": int(self.work)}
-
-    @classmethod
-    def from_dict(cls, h: dict) -> Hook:
-        return cls(tuple(h["names"]), h["source"], bool(h.get("rng", False)), int(h.get("work", 0)))
+        """What ``hook.json`` records: compared, never run, when the run is resumed."""
+        return {"names": list(self.names), "template": self.template,
+                "constants": {k: v for k, v in self.constants}, "sources": list(self.sources),
+                "rng": bool(self.rng), "work": int(self.work)}
 
 
 STANDARD_OBSERVABLES = (
@@ -119,7 +131,7 @@ def kernels(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), order: 
 
 def kernels_text(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), order: int = 1) -> str:
     """The source of :func:`kernels`' module (templates ``step.py``, ``chain.py``, the scratch
-    of stack or heap vectors, the hook and its adapter, ``cpu_chains.py``)."""
+    of stack or heap vectors, the hook's sources, template and adapter, ``cpu_chains.py``)."""
     small = d <= STACK_D_MAX
     n_obs = len(STANDARD_OBSERVABLES) + len(hook.names)
     constants = {}
@@ -138,8 +150,8 @@ def kernels_text(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), or
         HOOK_WORK=(int(hook.work) if hook.rng else 0, "work rows of the hook's scratch"),
         HOOK_ROWS=(hook.rows, "rows of the hook's scratch: its work rows, then copies of x and ∇g"),
     )
-    parts = ["step.py", "chain.py", "scratch_stack.py" if small else "scratch_heap.py", Source(hook.source),
-             hook.adapter, "cpu_chains.py"]
+    constants.update(hook.constants)
+    parts = ["step.py", "chain.py", "scratch_stack.py" if small else "scratch_heap.py", *hook.parts, "cpu_chains.py"]
     title = f"Game kernels: {game_module}; observable hook: {','.join(hook.names) or 'none'}."
     return render.cpu_module(title, game_module, parts, constants)
 

@@ -185,12 +185,14 @@ def game_source(game_module: str, float32: bool) -> tuple[list, list, str, list]
 
 @functools.lru_cache(maxsize=64)
 def engine_source(hook: Hook, float32: bool) -> str:
-    """The shared templates (:data:`SHARED`), ``hook``'s source and its adapter, translated:
-    both backends share one definition of the step, the accumulators, the events and the
-    observables.  A hook's module-level assignments (constant arrays) are kept as they are.
+    """The shared templates (:data:`SHARED`), ``hook``'s sources, template and adapter,
+    translated: both backends share one definition of the step, the accumulators, the events
+    and the observables.  A hook's module-level assignments (constant arrays) are kept as
+    they are.
     """
     out = []
-    for text in [render.body(t) for t in SHARED] + [hook.source, render.body(hook.adapter)]:
+    hook_parts = [p.text if isinstance(p, Source) else render.body(p) for p in hook.parts]
+    for text in [render.body(t) for t in SHARED] + hook_parts:
         for node in ast.parse(text).body:
             if isinstance(node, ast.FunctionDef):
                 out.append(device_function(node, f"engine {node.name}", {}, float32))
@@ -223,6 +225,7 @@ def kernels_text(game_module: str, d: int, d_theta: int, hook: Hook = _NO_HOOK, 
         HOOK_WORK=int(hook.work) if hook.rng else 0,
         HOOK_ROWS=(max(hook.rows, 1), "rows of the hook's scratch (its work rows and copies of x, ∇g; at least one)"),
     )
+    constants.update(hook.constants)
     imports, binds, funcs, aliases = game_source(game_module, float32)
     bindings = [f"_F = {dtype}", f'_NORMAL, _UNIFORM = rng_draws("{dtype}")', '_, _UNIFORM64 = rng_draws("float64")',
                 *binds]

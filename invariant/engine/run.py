@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
 from .. import config as config_mod
+from ..errors import ConfigError
+from ..storage import _atomic
 from ..schemes import SCHEME_ID
 from . import cuda_run, pcg64
 from .build import Hook, kernels, observable_names
@@ -90,6 +92,12 @@ class RunResult:
         return self.status == 0
 
     @property
+    def kept_alive(self) -> np.ndarray:
+        """(keep_chains,) True for each chain whose draws were kept (the first ``keep_chains``
+        chains, ``draws``' rows) and that is live: the rows of ``draws`` to analyse."""
+        return self.alive[: self.draws.shape[0]]
+
+    @property
     def n_diverged(self) -> int:
         return int(np.sum(~self.alive))
 
@@ -149,19 +157,30 @@ class RunResult:
         ]
 
 
-def _fresh_state(cfg, n_obs: int) -> dict:
+def _layout(cfg, n_obs: int) -> dict:
+    """``name: (shape, dtype, initial value)`` of each state array of a run of ``cfg``."""
     d = cfg.game.d
     C = cfg.chains
     n_chunks = math.ceil(cfg.steps / _chunk_steps(cfg))
+    f, i8, i64 = np.float64, np.int8, np.int64
     return dict(
-        X=np.zeros((C, d)), status=np.zeros(C, np.int8), div_step=np.full(C, -1, np.int64),
-        div_x=np.full((C, d), np.nan), shift=np.zeros((C, d)), acc_n=np.zeros(C, np.int64),
-        acc_s1=np.zeros((C, d)), acc_s2=np.zeros((C, d * (d + 1) // 2)),
-        acc_obs=np.zeros((C, n_obs)),
-        draws=np.full((min(C, cfg.keep_chains), cfg.n_draws, d), np.nan),
-        hist_t=np.full(n_chunks, np.nan), hist_obs=np.full((n_chunks, n_obs), np.nan),
-        hist_n=np.zeros(n_chunks, np.int64),
+        X=((C, d), f, 0.0), status=((C,), i8, 0), div_step=((C,), i64, -1), div_x=((C, d), f, np.nan),
+        shift=((C, d), f, 0.0), acc_n=((C,), i64, 0), acc_s1=((C, d), f, 0.0),
+        acc_s2=((C, d * (d + 1) // 2), f, 0.0), acc_obs=((C, n_obs), f, 0.0),
+        draws=((min(C, cfg.keep_chains), cfg.n_draws, d), f, np.nan),
+        hist_t=((n_chunks,), f, np.nan), hist_obs=((n_chunks, n_obs), f, np.nan), hist_n=((n_chunks,), i64, 0),
     )
+
+
+def _fresh_state(cfg, n_obs: int) -> dict:
+    return {k: np.full(shape, fill, dtype) for k, (shape, dtype, fill) in _layout(cfg, n_obs).items()}
+
+
+def _stream_shape(cfg, hook: Hook) -> tuple:
+    """The streams' shape: one row per chain, then one per chain for a hook that draws;
+    PCG64 words on the CPU, one xoroshiro128+ record on the cuda backend."""
+    rows = cfg.chains * (2 if hook.rng else 1)
+    return (rows, pcg64.WORDS) if cfg.backend == "cpu" else (rows,)
 
 
 def _chunk_steps(cfg) -> int:
@@ -208,7 +227,8 @@ def simulate(cfg, out: str | Path | None = None, hook: Hook = Hook(), progress: 
     ----------
     cfg : invariant.config.Config
     out : path, optional
-        Run folder: ``config.json`` is written first and ``checkpoint.npz`` after every chunk.
+        Run folder: ``config.json`` and ``hook.json`` are written first and
+        ``checkpoint.npz`` after every chunk, each atomically.
     hook : Hook
         Extra per-step observables to accumulate.
     progress : bool
@@ -219,8 +239,8 @@ def simulate(cfg, out: str | Path | None = None, hook: Hook = Hook(), progress: 
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        (out / "config.json").write_text(json.dumps(cfg.resolved, indent=2))
-        (out / "hook.json").write_text(json.dumps(hook.as_dict()))
+        _write_json(out / "config.json", cfg.resolved, indent=2)
+        _write_json(out / "hook.json", hook.as_dict())
     return _advance(cfg, hook, state, streams, 0, 0.0, out, progress)
 
 
@@ -231,36 +251,86 @@ def require_backend(cfg) -> None:
         require()
 
 
-def resume(out: str | Path, progress: bool = False) -> RunResult:
-    """Continue the run in folder ``out`` from its last checkpoint."""
+def resume(out: str | Path, hook: Hook = Hook(), progress: bool = False) -> RunResult:
+    """Continue the run in folder ``out`` from its last checkpoint.
+
+    Parameters
+    ----------
+    out : path
+    hook : Hook
+        The run's hook, rebuilt by the caller from the run's config (``invariant.fdr.hook(cfg)``
+        for the command line's runs).  Nothing the folder holds is run: its ``hook.json`` is
+        only compared with ``hook``, and written afresh where it is missing.
+    progress : bool
+
+    Raises
+    ------
+    ConfigError
+        Naming ``hook.json`` when it differs from ``hook``; ``config.json`` when it differs
+        from the config the checkpoint was written with, or ``checkpoint.npz`` when an array
+        does not fit the config (docs/design.md, The run folder).
+    """
     out = Path(out)
-    try:
-        table = json.loads((out / "config.json").read_text())
-        h = json.loads((out / "hook.json").read_text())
-    except OSError as exc:
-        raise FileNotFoundError(f"{out} holds no run to resume ({exc.strerror}: {exc.filename})") from None
-    cfg = config_mod.from_dict(table)
+    table, cfg = _read_config(out)
     require_backend(cfg)
-    hook = Hook.from_dict(h)
-    state, streams, steps_done, wall = _read_checkpoint(out / "checkpoint.npz", cfg, hook)
+    state, streams, steps_done, wall = _read_checkpoint(out / "checkpoint.npz", cfg, hook, table)
+    if not (out / "hook.json").exists():
+        _write_json(out / "hook.json", hook.as_dict())
     return _advance(cfg, hook, state, streams, steps_done, wall, out, progress)
 
 
-def load(out: str | Path) -> RunResult:
-    """Read a run folder (finished or not) without running anything."""
+def load(out: str | Path, hook: Hook = Hook()) -> RunResult:
+    """Read a run folder (finished or not) without running anything.
+
+    ``hook`` is the run's, rebuilt by the caller (as for :func:`resume`): it names the
+    observables' columns, and ``hook.json``, where there is one, must record it.
+    """
     out = Path(out)
-    cfg = config_mod.from_dict(json.loads((out / "config.json").read_text()))
-    hook = Hook.from_dict(json.loads((out / "hook.json").read_text()))
-    state, streams, steps_done, wall = _read_checkpoint(out / "checkpoint.npz", cfg, hook)
+    table, cfg = _read_config(out)
+    state, streams, steps_done, wall = _read_checkpoint(out / "checkpoint.npz", cfg, hook, table)
     return _result(cfg, hook, state, streams, steps_done, wall)
+
+
+def _read_config(out: Path) -> tuple:
+    """``(table, cfg)``: ``out/config.json`` as read, and validated."""
+    try:
+        table = json.loads((out / "config.json").read_text())
+    except OSError as exc:
+        raise FileNotFoundError(f"{out} holds no run to resume ({exc.strerror}: {exc.filename})") from None
+    return table, config_mod.from_dict(table)
+
+
+def _check_hook(out: Path, hook: Hook) -> None:
+    """Raise ConfigError naming ``out/hook.json`` when it does not record ``hook`` (the hook
+    rebuilt from the run's config); a missing one is no error."""
+    path = out / "hook.json"
+    try:
+        recorded = json.loads(path.read_text())
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError) as exc:
+        raise ConfigError(str(path), f"is not readable ({exc}); the run cannot be continued") from None
+    if recorded != json.loads(json.dumps(hook.as_dict())):
+        raise ConfigError(str(path), "does not record the hook this run's config.json builds (edited, or written "
+                                     "by another version); nothing in it is run: remove it to rebuild it")
+
+
+def _write_json(path: Path, obj, indent=None) -> None:
+    _atomic(path, lambda tmp: tmp.write_text(json.dumps(obj, indent=indent)))
 
 
 _STREAM_KEY = {"cpu": "pcg64", "cuda": "xoroshiro"}  # the streams' array in checkpoint.npz
 
 
-def _read_checkpoint(path: Path, cfg, hook: Hook):
+def _read_checkpoint(path: Path, cfg, hook: Hook, table: dict | None = None):
+    """``(state, streams, steps_done, wall)`` from ``path`` (fresh ones if there is none),
+    checked against the run's config, in this order: ``table`` (config.json as read) must be
+    the config the checkpoint was written with, the folder's hook.json must record ``hook``
+    (:func:`_check_hook`), and every array must have the shape a run of ``cfg`` with
+    ``hook`` gives it (:func:`_check_state`)."""
     if not path.exists():
         # killed before the first chunk ended: nothing to continue, start afresh
+        _check_hook(path.parent, hook)
         return (*_start(cfg, hook), 0, 0.0)
     with np.load(path) as z:
         state = {k: z[k].copy() for k in _STATE_ARRAYS}
@@ -270,14 +340,50 @@ def _read_checkpoint(path: Path, cfg, hook: Hook):
             streams = z[key].copy()
         else:  # written when the CPU chains drew through numpy generators: their states
             streams = np.stack([pcg64.words(st) for st in meta["rng"]])
+    if table is not None and "config" in meta:  # checkpoints of earlier versions record none
+        changed = _changed_keys(meta["config"], table)
+        if changed:
+            raise ConfigError(str(path.with_name("config.json")), f"differs from the config its checkpoint was "
+                              f"written with ({', '.join(changed)}); a run continues as it began: undo the "
+                              "edit, or start a new run")
+    _check_hook(path.parent, hook)
+    _check_state(path, state, streams, cfg, hook)
     return state, streams, meta["steps_done"], meta["wall_seconds"]
 
 
+def _changed_keys(a: dict, b: dict, prefix: str = "") -> list:
+    """Dotted keys whose values differ between two nested tables."""
+    out = []
+    for k in sorted(set(a) | set(b), key=str):
+        va, vb = a.get(k), b.get(k)
+        if isinstance(va, dict) and isinstance(vb, dict):
+            out += _changed_keys(va, vb, f"{prefix}{k}.")
+        elif va != vb or (k in a) != (k in b):
+            out.append(f"{prefix}{k}")
+    return out
+
+
+def _check_state(path: Path, state: dict, streams: np.ndarray, cfg, hook: Hook) -> None:
+    """Raise ConfigError naming ``path`` when an array's shape or type is not what a run
+    of ``cfg`` with ``hook`` has: the kernels index them unchecked."""
+    layout = _layout(cfg, len(observable_names(cfg.dynamics, hook)))
+    for k, (shape, dtype, _) in layout.items():
+        a = state[k]
+        if a.shape != shape or a.dtype != dtype:
+            raise ConfigError(str(path), f"holds {k} of shape {a.shape} ({a.dtype}), not the {shape} ({np.dtype(dtype)}) "
+                                         "of the run config.json describes; the run cannot be continued")
+    want = _stream_shape(cfg, hook)
+    if streams.shape != want:
+        raise ConfigError(str(path), f"holds random streams of shape {streams.shape}, not the {want} of the run "
+                                     "config.json describes; the run cannot be continued")
+
+
 def _write_checkpoint(out: Path, cfg, state: dict, streams: np.ndarray, steps_done: int, wall: float) -> None:
-    meta = {"steps_done": steps_done, "wall_seconds": wall}
-    tmp = out / f"checkpoint.{os.getpid()}.tmp.npz"
-    np.savez(tmp, meta=np.array(json.dumps(meta)), **state, **{_STREAM_KEY[cfg.backend]: streams})
-    os.replace(tmp, out / "checkpoint.npz")  # a kill mid-write leaves the previous one intact
+    # the resolved config is recorded, so that a resume refuses an edited config.json; the
+    # write is atomic: a kill or a full disk mid-write leaves the previous one, and no partial
+    meta = {"steps_done": steps_done, "wall_seconds": wall, "config": cfg.resolved}
+    _atomic(out / "checkpoint.npz",
+            lambda tmp: np.savez(tmp, meta=np.array(json.dumps(meta)), **state, **{_STREAM_KEY[cfg.backend]: streams}))
 
 
 def _result(cfg, hook, state, streams, steps_done, wall) -> RunResult:

@@ -7,7 +7,7 @@ import numpy as np
 
 def live_draws(result) -> np.ndarray:
     """(live kept chains, n_draws, d) kept draws of chains that never stopped."""
-    keep = result.alive[: result.draws.shape[0]]
+    keep = result.kept_alive
     return result.draws[keep]
 
 

@@ -66,8 +66,8 @@ def _pairs(runs) -> list:
 
 def _paired(ra, rb, n_t):
     """Draws of the chains alive in both runs of a pair, chain by chain."""
-    ka = ra.alive[: ra.draws.shape[0]]
-    kb = rb.alive[: rb.draws.shape[0]]
+    ka = ra.kept_alive
+    kb = rb.kept_alive
     both = ka & kb
     return ra.draws[both, :n_t], rb.draws[both, :n_t]
 

@@ -15,6 +15,16 @@ from ..errors import ConfigError
 WEAK_FILE = "weak.json"
 
 
+def _load_run(folder: Path):
+    """The RunResult of the run in ``folder``, with the FDR hook rebuilt from its config.json
+    (``invariant.engine.load``: hook.json is compared with it, never run)."""
+    from .. import config, fdr
+    from ..engine import load
+
+    cfg = config.from_dict(json.loads((folder / "config.json").read_text()))
+    return load(folder, fdr.hook(cfg))
+
+
 class Unavailable(Exception):
     """Data a section needs is not in the run folder; the message is the sentence to show."""
 
@@ -75,13 +85,11 @@ class RunContext:
     def result(self):
         """The RunResult (``invariant.engine.load``); raises :class:`Unavailable`."""
         if self._result is None and self._result_error is None:
-            from ..engine import load
-
             if not (self.folder / "checkpoint.npz").exists():
                 self._result_error = "the run folder holds no checkpoint.npz, so the kept draws are not available"
             else:
                 try:
-                    self._result = load(self.folder)
+                    self._result = _load_run(self.folder)
                 except Exception as exc:  # noqa: BLE001 — shown as a sentence
                     self._result_error = f"the run could not be loaded ({type(exc).__name__}: {exc})"
         if self._result is None:
@@ -91,7 +99,7 @@ class RunContext:
     def live_draws(self) -> np.ndarray:
         """(live kept chains, n_draws, d) draws; :class:`Unavailable` when there are none."""
         r = self.result
-        keep = r.alive[: r.draws.shape[0]]
+        keep = r.kept_alive
         if r.draws.shape[1] == 0:
             raise Unavailable("the run kept no draws (t_end ≤ t_burn or keep_draws = 0)")
         if not np.any(keep):

@@ -37,5 +37,13 @@ def _noise(x, p, data, rng, out): ...
 def _loss_with_grad(x, gx, p, data): ...
 
 
-# --- an observable hook's source (invariant.engine.build.Hook)
+# --- an observable hook (invariant.engine.build.Hook): its template defines observe_extra
 def observe_extra(*args): ...
+
+
+# --- the FDR hook (templates/fdr_hook.py, invariant.fdr.hook)
+FDR_SGA = False  # the chains are SGA's (Tr Σ only) rather than the SDE's
+FDR_B1 = True  # stream the b₁ products (SDE runs, both orders)
+
+
+def _fdr_observables(x, gx, u, v, hv, hw, gphi, dth, out): ...  # generated: one call per user observable
