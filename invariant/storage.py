@@ -49,12 +49,12 @@ def to_inference_data(result):
 
 
 def write_chains(result, out: str | Path) -> Path:
-    return _atomic(Path(out) / "chains.nc", lambda tmp: to_inference_data(result).to_netcdf(str(tmp)))
+    return atomic_write(Path(out) / "chains.nc", lambda tmp: to_inference_data(result).to_netcdf(str(tmp)))
 
 
 def write_summary(summary: dict, out: str | Path) -> Path:
     text = json.dumps(jsonable(summary), indent=2)
-    return _atomic(Path(out) / "summary.json", lambda tmp: tmp.write_text(text))
+    return atomic_write(Path(out) / "summary.json", lambda tmp: tmp.write_text(text))
 
 
 def _partial(path: Path, pid: int | str) -> Path:
@@ -63,7 +63,7 @@ def _partial(path: Path, pid: int | str) -> Path:
     return path.with_name(f"{path.stem}.{pid}.tmp{path.suffix}")
 
 
-def _atomic(path: Path, write) -> Path:
+def atomic_write(path: Path, write) -> Path:
     """``write(tmp)`` then rename ``tmp`` onto ``path``: a full disk or a kill leaves the old
     file (or none) and no partial one."""
     tmp = _partial(path, os.getpid())

@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import config as config_mod
 from ..errors import ConfigError
-from ..storage import _atomic
+from ..storage import atomic_write
 from ..schemes import SCHEME_ID
 from . import cuda_run, pcg64
 from .build import Hook, kernels, observable_names
@@ -316,7 +316,7 @@ def _check_hook(out: Path, hook: Hook) -> None:
 
 
 def _write_json(path: Path, obj, indent=None) -> None:
-    _atomic(path, lambda tmp: tmp.write_text(json.dumps(obj, indent=indent)))
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(obj, indent=indent)))
 
 
 _STREAM_KEY = {"cpu": "pcg64", "cuda": "xoroshiro"}  # the streams' array in checkpoint.npz
@@ -382,7 +382,7 @@ def _write_checkpoint(out: Path, cfg, state: dict, streams: np.ndarray, steps_do
     # the resolved config is recorded, so that a resume refuses an edited config.json; the
     # write is atomic: a kill or a full disk mid-write leaves the previous one, and no partial
     meta = {"steps_done": steps_done, "wall_seconds": wall, "config": cfg.resolved}
-    _atomic(out / "checkpoint.npz",
+    atomic_write(out / "checkpoint.npz",
             lambda tmp: np.savez(tmp, meta=np.array(json.dumps(meta)), **state, **{_STREAM_KEY[cfg.backend]: streams}))
 
 
