@@ -7,8 +7,9 @@ CUDA device functions before ``cuda_chains.py``; what only one backend needs liv
 # <header>
 from numba import njit
 
-from invariant.engine.templates._stub import N_OBS, N_STD, Q_TRI, _loss_with_grad
+from invariant.engine.templates._stub import N_OBS, N_STD, Q_TRI, _loss, _loss_with_grad
 from invariant.engine.templates.hook_plain import _observe_extra
+from invariant.engine.templates.step import _sga_update
 
 # </header>
 
@@ -236,3 +237,26 @@ def _step_lin(x, x_old, gx, lr, j, so):
         lin += gx[i] * (x[i] - x_old[i])
     so[j] += -lin / lr
     return lin
+
+
+@njit(cache=True, inline="always")
+def _sga_step(x, x_old, p, data, rng, batch_size, scheme, lr, dth, gx, gb, booked, so, ap, obs, stat_every,
+              pend, pend_g, pend_lin):
+    # one SGA update with the exact discrete FDR terms of a statistics step (docs/theory.md §5):
+    # the applied gradients (booked by the update), −∇g·Δ/lr and the remainder
+    # (g(x + Δ) − g(x) − ∇g·Δ)/lr.  With stat_every = 1 the next booked state's g (obs[0]) is
+    # g(x + Δ): the remainder waits for it (returned pending) instead of evaluating the loss
+    # once more.  Returns the pending remainder's (pend, g(x), ∇g·Δ).
+    if pend:
+        so[ap + 5] += (obs[0] - pend_g - pend_lin) / lr
+        pend = False
+    if booked:
+        for i in range(x.shape[0]):
+            x_old[i] = x[i]
+    _sga_update(x, p, data, rng, batch_size, scheme, lr, dth, gb, booked, so, ap, False, gx, gb)
+    if booked:
+        lin = _step_lin(x, x_old, gx, lr, ap + 4, so)
+        if stat_every == 1:
+            return True, obs[0], lin
+        so[ap + 5] += (_loss(x, p, data) - obs[0] - lin) / lr
+    return pend, pend_g, pend_lin

@@ -28,13 +28,13 @@ from invariant.engine.templates.chain import (
     _escaped,
     _first_events,
     _flush,
+    _sga_step,
     _stage,
-    _step_lin,
     _stop,
     _unstage,
 )
 from invariant.engine.templates.scratch_stack import _dims, _tri, _tri_queue, _vec
-from invariant.engine.templates.step import _drift, _em_update, _sga_update
+from invariant.engine.templates.step import _drift, _em_update
 
 # </header>
 
@@ -280,21 +280,8 @@ def sga_chunk(X, status, div_step, div_x, p, data, streams, d_theta, lr, batch_s
                                                  burn, stat_every, thin, draws, sh, s1, s2, yq,
                                                  so, obs, hrng, hwork)
                             nxt = min(ns, nd, step + CHECK_EVERY, upto)
-                    if pend:
-                        so[ap + 5] += (obs[0] - pend_g - pend_lin) / lr
-                        pend = False
-                    if booked:
-                        for i in range(d):
-                            x_old[i] = x[i]
-                    _sga_update(x, p, data, rng, batch_size, scheme, lr, dth, gb, booked, so, ap, False, gx, gb)
-                    if booked:
-                        lin = _step_lin(x, x_old, gx, lr, ap + 4, so)
-                        if stat_every == 1:
-                            pend = True
-                            pend_g = obs[0]
-                            pend_lin = lin
-                        else:
-                            so[ap + 5] += (_loss(x, p, data) - obs[0] - lin) / lr
+                    pend, pend_g, pend_lin = _sga_step(x, x_old, p, data, rng, batch_size, scheme, lr, dth, gx, gb,
+                                                       booked, so, ap, obs, stat_every, pend, pend_g, pend_lin)
                 if _pass_done(c, out, replay, x, xc, rng, rc, status, div_step, div_x):
                     break
                 start = nxt = jc
