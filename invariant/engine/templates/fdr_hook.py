@@ -15,6 +15,7 @@ this template.
 from numba import njit
 
 from invariant.engine.templates._stub import FDR_B1, FDR_SGA, _fdr_observables, _hvp, _noise
+from invariant.engine.templates.step import _block_hvps
 
 # </header>
 
@@ -88,12 +89,7 @@ def observe_extra(x, gx, p, data, rng, work, out):
         out[4] = _fdr_dot(v, hb, 0, d)
     if FDR_B1:
         # the b₁ products: hv = H(∇_θ g, 0), hw = H(0, ∇_ω g)
-        for i in range(d):
-            v[i] = gx[i] if i < dth else 0.0
-        _hvp(x, p, data, v, hv)
-        for i in range(d):
-            v[i] = gx[i] if i >= dth else 0.0
-        _hvp(x, p, data, v, hw)
+        _block_hvps(x, p, data, gx, dth, v, hv, hw)
         out[5] = _fdr_dot(x, hv, 0, dth)
         out[6] = _fdr_dot(x, hw, 0, dth)
         out[7] = _fdr_dot(x, hv, dth, d)

@@ -21,6 +21,19 @@ def _loss_from_x(x, gx, p, data):
 
 
 @njit(cache=True, inline="always")
+def _block_hvps(x, p, data, gx, dth, w, u, v):
+    # the two Jacobian–vector products of b₁ (docs/theory.md §3): u = H (∇θg, 0) and
+    # v = H (0, ∇ωg), through the scratch w
+    d = x.shape[0]
+    for i in range(d):
+        w[i] = gx[i] if i < dth else 0.0
+    _hvp(x, p, data, w, u)
+    for i in range(d):
+        w[i] = gx[i] if i >= dth else 0.0
+    _hvp(x, p, data, w, v)
+
+
+@njit(cache=True, inline="always")
 def _drift(x, p, data, lr, use_b1, s_th, s_om, dth, gx, u, v, w, out):
     # b = b0 + lr·b1 (docs/theory.md §3) from ∇g and two Jacobian–vector products:
     # u = H (gθ, 0) = (Hθθ gθ, Hωθ gθ), v = H (0, gω) = (Hθω gω, Hωω gω).
@@ -37,12 +50,7 @@ def _drift(x, p, data, lr, use_b1, s_th, s_om, dth, gx, u, v, w, out):
     for i in range(d - dth):
         oo[i] = go[i]
     if use_b1:
-        for i in range(d):
-            w[i] = gx[i] if i < dth else 0.0
-        _hvp(x, p, data, w, u)
-        for i in range(d):
-            w[i] = gx[i] if i >= dth else 0.0
-        _hvp(x, p, data, w, v)
+        _block_hvps(x, p, data, gx, dth, w, u, v)
         for i in range(dth):
             out[i] += lr * (-0.5 * u[i] + 0.5 * s_th * v[i])
         for i in range(dth, d):
