@@ -124,6 +124,10 @@ class _Result:
         self.alive = np.ones(draws.shape[0], bool)
         self.game = _Shift()
 
+    @property
+    def kept_alive(self):  # as RunResult.kept_alive: every chain kept and alive
+        return self.alive[: self.draws.shape[0]]
+
     def pooled_moments(self):
         x = self.draws.reshape(-1, 2)
         return x.mean(0), np.cov(x, rowvar=False)
