@@ -156,6 +156,9 @@ def _nvvm() -> bool:
     if os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0"):
         return False
     try:
+        # the backend needs numba-cuda (the [cuda] extra): numba's own deprecated CUDA target
+        # compiles a trivial kernel but not the engine's
+        import numba_cuda  # noqa: F401
         from numba import cuda
 
         def one(a):
@@ -179,7 +182,7 @@ def _ptx(cfg, hook) -> str:
     ty = {name: numba.typeof(np.asfortranarray(a)) for name, a in state.items()}
     ty["X"] = numba.typeof(np.asfortranarray(state["X"].astype(f)))
     head = (ty["X"], ty["status"], ty["div_step"], ty["div_x"], numba.typeof(cfg.game.params.astype(f)),
-            numba.typeof(cfg.game.data.astype(f)), numba.typeof(generators(cfg, hook)))
+            numba.typeof(cfg.game.data.astype(f)), numba.typeof(generators(cfg, hook, run_mod._HOOK_SPAWN_KEY)))
     books = (numba.int64,) * 5 + (numba.float64,) + tuple(ty[n] for n in ("draws", "shift", "acc_n", "acc_s1",
                                                                              "acc_s2", "acc_obs"))
     ft = numba.typeof(f(1))
@@ -191,7 +194,7 @@ def _ptx(cfg, hook) -> str:
     return ptx
 
 
-needs_nvvm = pytest.mark.skipif(not _nvvm(), reason='needs the CUDA toolkit (pip install "invariant[cuda]")')
+needs_nvvm = pytest.mark.skipif(not _nvvm(), reason='needs numba-cuda and the CUDA toolkit (pip install "invariant[cuda]")')
 
 
 @pytest.fixture
