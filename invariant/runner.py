@@ -212,11 +212,9 @@ def kernels_cached(cfg, hook) -> bool:
     first, for about a minute.  The cuda backend's kernels are not checked (True)."""
     if cfg.backend != "cpu":
         return True
-    from .engine.build import kernels
+    from .engine.run import chain_kernels
 
-    sde = cfg.dynamics == "sde"
-    module = kernels(cfg.game.kernels, cfg.game.d, cfg.game.d_theta, hook, cfg.scheme.order if sde else 1)
-    name = "sde_chunk" if sde else "sga_chunk"
+    module, name = chain_kernels(cfg, hook)
     if getattr(module, name).signatures:
         return True
     return any((Path(module.__file__).parent / "__pycache__").glob(f"{module.__name__}.{name}-*.nbi"))

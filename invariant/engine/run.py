@@ -449,10 +449,19 @@ def _advance(cfg, hook, state, streams, steps_done, wall, out, progress) -> RunR
     return res
 
 
+def chain_kernels(cfg, hook):
+    """The CPU kernel module of the run ``cfg`` describes and the name of its chain kernel
+    (``sde_chunk`` of the SDE's order, or ``sga_chunk``, which order-1 modules carry)."""
+    game = cfg.game
+    if cfg.dynamics == "sde":
+        return kernels(game.kernels, game.d, game.d_theta, hook, cfg.scheme.order), "sde_chunk"
+    return kernels(game.kernels, game.d, game.d_theta, hook, 1), "sga_chunk"
+
+
 def _cpu_advance(cfg, hook, s, streams, step0):
     """``advance(n)``: every live chain ``n`` steps on from step ``step0()``, in place."""
     game, sch = cfg.game, cfg.scheme
-    k = kernels(game.kernels, game.d, game.d_theta, hook, sch.order if cfg.dynamics == "sde" else 1)
+    k, _ = chain_kernels(cfg, hook)
     r2max = cfg.escape_radius ** 2
 
     def advance(n):
