@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numba
 
+from ..storage import atomic_write
 from . import render
 from .render import Source
 from .scratch import STACK_D_MAX
@@ -175,9 +176,7 @@ def load_generated(prefix: str, text: str, game_module: str):
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.py"
     if not path.exists() or path.read_text() != text:
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(text)
-        os.replace(tmp, path)  # atomic: concurrent processes never see half a file
+        atomic_write(path, lambda tmp: tmp.write_text(text))  # concurrent processes never see half a file
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
