@@ -21,10 +21,12 @@ from .options.conditions import validate_options as conditions_options
 from .options.mixing import validate_options as mixing_options
 from .options.schedule import validate_options as schedule_options
 from .options.weak import validate_options as weak_options
+from .optimizers import OPTIMIZER_KEYS
+from .optimizers import from_table as optimizer_options
 from .schemes import SCHEMES, Scheme, default_order
 
 SECTIONS = ("game", "training", "simulation", "conditions", "mixing", "weak")
-TRAINING_KEYS = ("scheme", "lr", "batch_size", "schedule")
+TRAINING_KEYS = ("scheme", "lr", "batch_size", "schedule", *OPTIMIZER_KEYS)
 SIMULATION_KEYS = (
     "dynamics", "order", "chains", "t_end", "t_burn", "dt", "seed", "escape_radius",
     "keep_draws", "keep_chains", "stat_every", "x0", "init_scale", "chunks", "backend", "dtype",
@@ -72,8 +74,9 @@ class Config:
 
     @property
     def step_time(self) -> float:
-        """SDE time per step: ``dt`` for the SDE, ``lr`` for the discrete chains."""
-        return self.dt if self.dynamics == "sde" else self.scheme.lr
+        """SDE time per step: ``dt`` for the SDE, ``lr`` for the discrete chains (``lr/(1 − β)``
+        under momentum: its effective learning rate, docs/theory.md §4b)."""
+        return self.dt if self.dynamics == "sde" else self.scheme.lr * self.scheme.optimizer.time_scale
 
     @property
     def steps(self) -> int:
@@ -173,6 +176,7 @@ def from_dict(table: dict) -> Config:
     scheme_name = choice(tr.get("scheme", "alt-d"), "training.scheme", SCHEMES)
     lr = number(tr.get("lr", 0.05), "training.lr", low=0.0, strict=True)
     batch_size = integer(tr.get("batch_size", 1), "training.batch_size", low=1)
+    optimizer = optimizer_options(tr, scheme_name)
     dynamics = choice(sim.get("dynamics", "sde"), "simulation.dynamics", ("sde", "sga"))
     order = sim.get("order", default_order(scheme_name))
     if type(order) is not int or order not in (1, 2):
@@ -197,7 +201,7 @@ def from_dict(table: dict) -> Config:
         raise ConfigError("simulation.dtype", "'float32' needs backend = 'cuda' (the CPU engine runs in float64); "
                                               "drop dtype or set backend = 'cuda'")
 
-    step_time = dt if dynamics == "sde" else lr
+    step_time = dt if dynamics == "sde" else lr * optimizer.time_scale
     if t_end < 4 * step_time:
         raise ConfigError("simulation.t_end", f"must cover several steps of {step_time:g} (SDE time per step); got {t_end:g}")
     if t_end - t_burn < 4 * step_time:
@@ -214,7 +218,7 @@ def from_dict(table: dict) -> Config:
 
     resolved = {
         "game": table["game"],
-        "training": {"scheme": scheme_name, "lr": lr, "batch_size": batch_size},
+        "training": {"scheme": scheme_name, "lr": lr, "batch_size": batch_size, **optimizer.as_dict()},
         "simulation": {
             "dynamics": dynamics, "order": order, "chains": chains, "t_end": t_end,
             "t_burn": t_burn, "dt": dt, "seed": seed, "escape_radius": escape_radius,
@@ -235,7 +239,7 @@ def from_dict(table: dict) -> Config:
         weak = weak_options(table["weak"], game.d)
         resolved["weak"] = weak.as_dict()
     return Config(
-        game=game, scheme=Scheme(scheme_name, lr, batch_size, order), dynamics=dynamics,
+        game=game, scheme=Scheme(scheme_name, lr, batch_size, order, optimizer), dynamics=dynamics,
         chains=chains, t_end=t_end, t_burn=t_burn, dt=dt, seed=seed,
         escape_radius=escape_radius, keep_draws=keep_draws, keep_chains=keep_chains,
         stat_every=stat_every, x0=x0, init_scale=init_scale, chunks=chunks, resolved=resolved, conditions=cond,

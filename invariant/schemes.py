@@ -13,6 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import optimizers
+from .optimizers import Optimizer
+
 SCHEMES = ("sml", "alt-d", "alt-g")
 SCHEME_ID = {"sml": 0, "alt-d": 1, "alt-g": 2}
 # Signs of the cross terms ½Hθω gω (θ-part) and ½Hωθ gθ (ω-part) in b1: the game term of
@@ -34,12 +37,16 @@ class Scheme:
     order : {1, 2}
         Drift order of the SDE: 1 is ``b0``; 2 adds ``lr·b1`` (ALT-SDE for alt-*, the
         order-2 SML-SDE of the paper's Remark 3.1 for sml).
+    optimizer : Optimizer
+        How each player turns its minibatch gradient into a move (docs/theory.md §4b);
+        plain SGD by default.
     """
 
     name: str
     lr: float
     batch_size: int
     order: int
+    optimizer: Optimizer = Optimizer()
 
     def __post_init__(self):
         if self.name not in SCHEMES:
@@ -86,34 +93,16 @@ class Scheme:
         return (self.lr / self.batch_size) * game.sigma(x)
 
     def step(self, game, x, rng: np.random.Generator | None = None) -> np.ndarray:
-        """One iteration of the discrete scheme from ``x``.
+        """One iteration of the discrete scheme from ``x`` (an optimiser without state).
 
         With ``rng=None`` the exact gradient is used (the deterministic scheme, whose
         one-step error against the ODE ``x' = b0 + lr·b1`` is O(lr³)); otherwise each
-        player's gradient is a minibatch mean of ``batch_size`` per-sample gradients.
+        player's gradient is a minibatch mean of ``batch_size`` per-sample gradients
+        (:func:`invariant.optimizers.step`, the one numpy reference of the update).
         """
-        dth = game.d_theta
-        x = np.array(x, dtype=np.float64)
-
-        def player_grad(y, player):
-            if rng is None:
-                return game.grad(y)
-            out = np.zeros(game.d)
-            game.module.batch_grad(y, game.params, game.data, rng, self.batch_size, player, out)
-            return out
-
-        if self.name == "sml":
-            gt = player_grad(x, 0)[:dth]
-            go = player_grad(x, 1)[dth:]
-            x[:dth] -= self.lr * gt
-            x[dth:] += self.lr * go
-        elif self.name == "alt-d":
-            x[dth:] += self.lr * player_grad(x, 1)[dth:]
-            x[:dth] -= self.lr * player_grad(x, 0)[:dth]
-        else:
-            x[:dth] -= self.lr * player_grad(x, 0)[:dth]
-            x[dth:] += self.lr * player_grad(x, 1)[dth:]
-        return x
+        if self.optimizer.state_size(game.d):
+            raise ValueError(f"optimizer {self.optimizer.name!r} has a state: use invariant.optimizers.step")
+        return optimizers.step(game, self, x, np.zeros(0), 0, rng)[0]
 
 
 def default_order(scheme: str) -> int:

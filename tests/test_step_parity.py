@@ -27,14 +27,15 @@ def one_step(x, p, data, streams, batch_size, scheme, lr, dth, so, gx, delta):
     rng = _stream_slot()
     _stream_load(rng, streams, 0)
     gb = np.empty(x.shape[0])
-    _sga_update(x, p, data, rng, batch_size, scheme, lr, dth, gb, True, so, 0, True, gx, delta)
+    _sga_update(x, p, data, rng, batch_size, scheme, lr, lr, 1, dth, gb, True, so, 0, True, gx, delta)
     _stream_store(rng, streams, 0)
     return gb
 '''
 
 
 def _module(game_module):
-    text = render.cpu_module("SGA step parity test.", game_module, ["step.py", render.Source(_ONE_STEP)], {})
+    text = render.cpu_module("SGA step parity test.", game_module, ["step.py", render.Source(_ONE_STEP)],
+                            {"OPTIMIZER": 0})
     return load_generated("invariant_step_test", text, game_module)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numba
 
+from ..optimizers import OPTIMIZER_ID, STATE_VECTORS
 from ..storage import atomic_write
 from . import render
 from .render import Source
@@ -117,20 +118,32 @@ def cache_dir() -> Path:
     return Path(root) / "kernels"
 
 
-def kernels(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), order: int = 1):
+def optimizer_constants(optimizer: str, d: int) -> dict:
+    """The header constants of an optimiser (docs/kernels.md): its id, the vectors of its
+    state and the length of a stack vector holding them."""
+    n_s = STATE_VECTORS.get(optimizer, 0)
+    return dict(OPTIMIZER=(OPTIMIZER_ID[optimizer], f"the SGA chains' optimiser: {optimizer}"),
+                N_S=(n_s, "vectors of length d in the optimiser's state"),
+                D_S=(max(1, n_s * int(d)), "a stack vector of the optimiser's state (at least one entry)"))
+
+
+def kernels(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), order: int = 1, optimizer: str = "sgd"):
     """The kernel module for ``game_module`` (dotted name) and states ``x = (θ, ω)`` of
     dimension ``d`` with ``dim θ = d_theta``, with ``hook``'s observables; its ``sde_chunk``
     simulates the SDE of ``order`` 1 (drift b0) or 2 (b0 + lr·b1), docs/theory.md §3 (``sga_chunk``
-    does not depend on it: SGA runs take order 1's module).
+    does not depend on it: SGA runs take order 1's module), and its ``sga_chunk`` trains with
+    ``optimizer`` (:data:`invariant.optimizers.OPTIMIZERS`).
 
     States of dimension ``d <= scratch.STACK_D_MAX`` get kernels specialised for
     ``(d, d_theta)``, whose per-chain vectors live on the stack
     (:mod:`invariant.engine.scratch`); larger states share one module with heap vectors.
     """
-    return load_generated("invariant_kernels", kernels_text(game_module, d, d_theta, hook, order), game_module)
+    text = kernels_text(game_module, d, d_theta, hook, order, optimizer)
+    return load_generated("invariant_kernels", text, game_module)
 
 
-def kernels_text(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), order: int = 1) -> str:
+def kernels_text(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), order: int = 1,
+                 optimizer: str = "sgd") -> str:
     """The source of :func:`kernels`' module (templates ``step.py``, ``chain.py``, the scratch
     of stack or heap vectors, the hook's sources, template and adapter, ``cpu_chains.py``)."""
     small = d <= STACK_D_MAX
@@ -150,6 +163,7 @@ def kernels_text(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), or
         USE_B1=(order == 2, "the SDE chains' drift is b0 + lr·b1 (order 2) or b0 (order 1), docs/theory.md §3"),
         HOOK_WORK=(int(hook.work) if hook.rng else 0, "work rows of the hook's scratch"),
         HOOK_ROWS=(hook.rows, "rows of the hook's scratch: its work rows, then copies of x and ∇g"),
+        **optimizer_constants(optimizer, d),
     )
     constants.update(hook.constants)
     parts = ["step.py", "chain.py", "scratch_stack.py" if small else "scratch_heap.py", *hook.parts, "cpu_chains.py"]

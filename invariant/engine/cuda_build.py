@@ -212,7 +212,8 @@ _DEVICE_IMPORTS = ("import math", "import numpy as np", "from numba import cuda,
                    "from invariant.engine.cuda_device import device, rng_draws")
 
 
-def kernels_text(game_module: str, d: int, d_theta: int, hook: Hook = _NO_HOOK, dtype: str = "float64") -> str:
+def kernels_text(game_module: str, d: int, d_theta: int, hook: Hook = _NO_HOOK, dtype: str = "float64",
+                 optimizer: str = "sgd") -> str:
     """The source of :func:`kernels`' module."""
     float32 = dtype == "float32"
     n_obs = n_observables(hook)
@@ -224,6 +225,7 @@ def kernels_text(game_module: str, d: int, d_theta: int, hook: Hook = _NO_HOOK, 
         N_STD=len(build.STANDARD_OBSERVABLES), N_APPLIED=len(build.APPLIED_OBSERVABLES), N_OBS=n_obs,
         HOOK_WORK=int(hook.work) if hook.rng else 0,
         HOOK_ROWS=(max(hook.rows, 1), "rows of the hook's scratch (its work rows and copies of x, ∇g; at least one)"),
+        **build.optimizer_constants(optimizer, d),
     )
     constants.update(hook.constants)
     imports, binds, funcs, aliases = game_source(game_module, float32)
@@ -235,13 +237,15 @@ def kernels_text(game_module: str, d: int, d_theta: int, hook: Hook = _NO_HOOK, 
     return render.module(title, parts, constants, bindings, [*imports, *_DEVICE_IMPORTS], aliases)
 
 
-def kernels(game_module: str, d: int, d_theta: int, hook: Hook = _NO_HOOK, dtype: str = "float64"):
+def kernels(game_module: str, d: int, d_theta: int, hook: Hook = _NO_HOOK, dtype: str = "float64",
+            optimizer: str = "sgd"):
     """The CUDA kernel module (``sde_kernel``, ``sga_kernel``) for ``game_module`` and states
     of dimension ``d`` with ``dim θ = d_theta``, accumulating ``hook``'s observables.
 
     State vectors are thread-local arrays of the compile-time length ``d`` (registers for
     small ``d``); ``dtype`` (``"float64"`` or ``"float32"``) is that of the state and of the
-    game's constants, accumulators are float64 in both.
+    game's constants, accumulators are float64 in both; ``sga_kernel`` trains with
+    ``optimizer`` (:data:`invariant.optimizers.OPTIMIZERS`).
     """
-    text = kernels_text(game_module, d, d_theta, hook, dtype)
+    text = kernels_text(game_module, d, d_theta, hook, dtype, optimizer)
     return build.load_generated(f"invariant_cuda_{dtype}", text, game_module)

@@ -24,7 +24,7 @@ from . import cuda_build
 from .cuda_device import quiet_wraparound, require, seed_states
 
 _EVERY_CHUNK = ("status", "div_step", "div_x", "acc_n", "acc_obs")
-_AT_CHECKPOINTS = ("X", "shift", "acc_s1", "acc_s2", "draws")
+_AT_CHECKPOINTS = ("X", "opt_state", "shift", "acc_s1", "acc_s2", "draws")
 
 
 def generators(cfg, hook, hook_stream: int) -> np.ndarray:
@@ -55,12 +55,13 @@ class DeviceChains:
         cuda = require()
         game = cfg.game
         self.cuda, self.cfg, self.state, self.states = cuda, cfg, state, states
-        self.k = cuda_build.kernels(game.kernels, game.d, game.d_theta, hook, cfg.dtype)
+        self.k = cuda_build.kernels(game.kernels, game.d, game.d_theta, hook, cfg.dtype, cfg.scheme.optimizer.name)
         f = np.dtype(cfg.dtype).type
         self.f = f
-        self.dev = {k: cuda.to_device(np.asfortranarray(v if k != "X" else v.astype(f)))
+        self.dev = {k: cuda.to_device(np.asfortranarray(v if k not in ("X", "opt_state") else v.astype(f)))
                     for k, v in state.items() if not k.startswith("hist")}
         self.p = cuda.to_device(game.params.astype(f))
+        self.op = cuda.to_device(cfg.scheme.optimizer.params().astype(f))
         self.data = cuda.to_device(game.data.astype(f))
         self.rng = cuda.to_device(states)
         self.blocks = math.ceil(cfg.chains / self.k.THREADS)
@@ -84,7 +85,8 @@ class DeviceChains:
             self.k.sde_kernel[launch](*head, f(sch.lr), f(scale), f(cfg.dt), sch.order == 2, f(s_th), f(s_om),
                                       *books)
         else:
-            self.k.sga_kernel[launch](*head, f(sch.lr), sch.batch_size, SCHEME_ID[sch.name], *books)
+            self.k.sga_kernel[launch](*head, f(sch.lr), sch.batch_size, SCHEME_ID[sch.name], self.dev["opt_state"],
+                                      self.op, *books)
 
     def sync(self, full: bool) -> None:
         """Copy back what the chunk loop reads; with ``full``, everything (for a checkpoint)."""

@@ -25,7 +25,7 @@ from . import cuda_run, pcg64
 from .build import Hook, kernels, observable_names
 from .cuda_device import require
 
-_STATE_ARRAYS = ("X", "status", "div_step", "div_x", "shift", "acc_n", "acc_s1", "acc_s2",
+_STATE_ARRAYS = ("X", "opt_state", "status", "div_step", "div_x", "shift", "acc_n", "acc_s1", "acc_s2",
                  "acc_obs", "draws", "hist_t", "hist_obs", "hist_n")
 
 
@@ -41,6 +41,9 @@ class RunResult:
         (SGA chains only) ``build.APPLIED_OBSERVABLES``, those of the update itself.
     X : ndarray (chains, d)
         Final chain states.
+    opt_state : ndarray (chains, k·d)
+        The optimiser's own state where each chain stopped (momentum's velocity, Adam's
+        moments, …; docs/theory.md §4b); no columns for SGD and the SDEs.
     status : ndarray (chains,)
         0 for a live chain, 1 for one stopped by NaN/Inf or escape.
     div_step, div_x : ndarray
@@ -66,6 +69,7 @@ class RunResult:
     config: object
     obs_names: tuple
     X: np.ndarray
+    opt_state: np.ndarray
     status: np.ndarray
     div_step: np.ndarray
     div_x: np.ndarray
@@ -164,12 +168,17 @@ def _layout(cfg, n_obs: int) -> dict:
     n_chunks = math.ceil(cfg.steps / _chunk_steps(cfg))
     f, i8, i64 = np.float64, np.int8, np.int64
     return dict(
-        X=((C, d), f, 0.0), status=((C,), i8, 0), div_step=((C,), i64, -1), div_x=((C, d), f, np.nan),
+        X=((C, d), f, 0.0), opt_state=((C, _state_size(cfg)), f, 0.0), status=((C,), i8, 0), div_step=((C,), i64, -1), div_x=((C, d), f, np.nan),
         shift=((C, d), f, 0.0), acc_n=((C,), i64, 0), acc_s1=((C, d), f, 0.0),
         acc_s2=((C, d * (d + 1) // 2), f, 0.0), acc_obs=((C, n_obs), f, 0.0),
         draws=((min(C, cfg.keep_chains), cfg.n_draws, d), f, np.nan),
         hist_t=((n_chunks,), f, np.nan), hist_obs=((n_chunks, n_obs), f, np.nan), hist_n=((n_chunks,), i64, 0),
     )
+
+
+def _state_size(cfg) -> int:
+    """Entries of the optimiser's state per chain (none for the SDE)."""
+    return cfg.scheme.optimizer.state_size(cfg.game.d) if cfg.dynamics == "sga" else 0
 
 
 def _fresh_state(cfg, n_obs: int) -> dict:
@@ -333,7 +342,9 @@ def _read_checkpoint(path: Path, cfg, hook: Hook, table: dict | None = None):
         _check_hook(path.parent, hook)
         return (*_start(cfg, hook), 0, 0.0)
     with np.load(path) as z:
-        state = {k: z[k].copy() for k in _STATE_ARRAYS}
+        state = {k: z[k].copy() for k in _STATE_ARRAYS if k in z}
+        if "opt_state" not in state:  # written before optimisers had a state: SGD's, empty
+            state["opt_state"] = np.zeros((state["X"].shape[0], 0))
         meta = json.loads(str(z["meta"]))
         key = _STREAM_KEY[cfg.backend]
         if key in z:
@@ -455,7 +466,7 @@ def chain_kernels(cfg, hook):
     game = cfg.game
     if cfg.dynamics == "sde":
         return kernels(game.kernels, game.d, game.d_theta, hook, cfg.scheme.order), "sde_chunk"
-    return kernels(game.kernels, game.d, game.d_theta, hook, 1), "sga_chunk"
+    return kernels(game.kernels, game.d, game.d_theta, hook, 1, cfg.scheme.optimizer.name), "sga_chunk"
 
 
 def _cpu_advance(cfg, hook, s, streams, step0):
@@ -463,6 +474,7 @@ def _cpu_advance(cfg, hook, s, streams, step0):
     game, sch = cfg.game, cfg.scheme
     k, _ = chain_kernels(cfg, hook)
     r2max = cfg.escape_radius ** 2
+    op = sch.optimizer.params()
 
     def advance(n):
         common = (s["X"], s["status"], s["div_step"], s["div_x"], game.params, game.data, streams, game.d_theta)
@@ -473,6 +485,6 @@ def _cpu_advance(cfg, hook, s, streams, step0):
             scale = math.sqrt(cfg.dt * sch.lr / sch.batch_size)
             k.sde_chunk(*common, sch.lr, scale, cfg.dt, s_th, s_om, *books)
         else:
-            k.sga_chunk(*common, sch.lr, sch.batch_size, SCHEME_ID[sch.name], *books)
+            k.sga_chunk(*common, sch.lr, sch.batch_size, SCHEME_ID[sch.name], s["opt_state"], op, *books)
 
     return advance

@@ -7,9 +7,9 @@ CUDA device functions before ``cuda_chains.py``; what only one backend needs liv
 # <header>
 from numba import njit
 
-from invariant.engine.templates._stub import N_OBS, N_STD, Q_TRI, _loss, _loss_with_grad
+from invariant.engine.templates._stub import N_OBS, N_STD, OPTIMIZER, Q_TRI, _loss, _loss_with_grad
 from invariant.engine.templates.hook_plain import _observe_extra
-from invariant.engine.templates.step import _sga_update
+from invariant.engine.templates.step import _opt_update, _sga_update
 
 # </header>
 
@@ -240,10 +240,11 @@ def _step_lin(x, x_old, gx, lr, j, so):
 
 
 @njit(cache=True, inline="always")
-def _sga_step(x, x_old, p, data, rng, batch_size, scheme, lr, dth, gx, gb, booked, so, ap, obs, stat_every,
-              pend, pend_g, pend_lin):
-    # one SGA update with the exact discrete FDR terms of a statistics step (docs/theory.md §5):
-    # the applied gradients (booked by the update), −∇g·Δ/lr and the remainder
+def _sga_step(x, x_old, s, p, data, rng, batch_size, scheme, lr, op, k, dth, gx, gb, gc, hv, booked, so, ap, obs,
+              stat_every, pend, pend_g, pend_lin):
+    # iteration k of the optimiser (OPTIMIZER, its state s and constants op; docs/theory.md
+    # §4b) with the exact discrete FDR terms of a statistics step (docs/theory.md §5): the
+    # applied gradients (booked by the SGD update), −∇g·Δ/lr and the remainder
     # (g(x + Δ) − g(x) − ∇g·Δ)/lr.  With stat_every = 1 the next booked state's g (obs[0]) is
     # g(x + Δ): the remainder waits for it (returned pending) instead of evaluating the loss
     # once more.  Returns the pending remainder's (pend, g(x), ∇g·Δ).
@@ -253,7 +254,11 @@ def _sga_step(x, x_old, p, data, rng, batch_size, scheme, lr, dth, gx, gb, booke
     if booked:
         for i in range(x.shape[0]):
             x_old[i] = x[i]
-    _sga_update(x, p, data, rng, batch_size, scheme, lr, dth, gb, booked, so, ap, False, gx, gb)
+    if OPTIMIZER == 0:
+        _sga_update(x, p, data, rng, batch_size, scheme, lr, op[0] * lr, int(op[1]), dth, gb, booked, so, ap,
+                    False, gx, gb)
+    else:
+        _opt_update(x, s, p, data, rng, batch_size, scheme, lr, dth, gb, gc, hv, op, k)
     if booked:
         lin = _step_lin(x, x_old, gx, lr, ap + 4, so)
         if stat_every == 1:

@@ -33,7 +33,7 @@ from invariant.engine.templates.chain import (
     _stop,
     _unstage,
 )
-from invariant.engine.templates.scratch_stack import _dims, _tri, _tri_queue, _vec
+from invariant.engine.templates.scratch_stack import _dims, _svec, _tri, _tri_queue, _vec
 from invariant.engine.templates.step import _drift, _em_update
 
 # </header>
@@ -63,24 +63,29 @@ CHECK_EVERY = 16
 
 
 @njit(cache=True, inline="always")
-def _checkpoint(x, xc, rng, rc):
-    # a state found inside the escape radius and the stream there: a chain caught outside
-    # at the next test is replayed from here to the step it left
+def _checkpoint(x, xc, s, sc, ns, rng, rc):
+    # a state found inside the escape radius (and the first ns entries of the optimiser's
+    # state) and the stream there: a chain caught outside at the next test is replayed from
+    # here to the step it left
     for i in range(x.shape[0]):
         xc[i] = x[i]
+    for i in range(ns):
+        sc[i] = s[i]
     _stream_copy(rc, rng)
 
 
 @njit(cache=True, inline="always")
-def _restore(x, xc, rng, rc):
+def _restore(x, xc, s, sc, ns, rng, rc):
     # back to the checkpoint, to replay from it
     for i in range(x.shape[0]):
         x[i] = xc[i]
+    for i in range(ns):
+        s[i] = sc[i]
     _stream_copy(rng, rc)
 
 
 @njit(cache=True, inline="always")
-def _pass_done(c, out, replay, x, xc, rng, rc, status, div_step, div_x):
+def _pass_done(c, out, replay, x, xc, s, sc, ns, rng, rc, status, div_step, div_x):
     # after a pass of a chain loop that found the chain outside at step `out` (-1: never):
     # true when the chain is done (inside, or replayed to the step it left and stopped there);
     # false when it is back at its checkpoint, to be replayed
@@ -89,7 +94,7 @@ def _pass_done(c, out, replay, x, xc, rng, rc, status, div_step, div_x):
     if replay:
         _stop(c, out, x, status, div_step, div_x)
         return True
-    _restore(x, xc, rng, rc)
+    _restore(x, xc, s, sc, ns, rng, rc)
     return False
 
 
@@ -170,7 +175,7 @@ def sde_chunk(X, status, div_step, div_x, p, data, streams, d_theta, lr, scale, 
             upto = step0 + n_steps  # the chunk's end is an event too
             nxt = min(ns, nd, step0 + CHECK_EVERY, upto)
             jc = step0
-            _checkpoint(x, xc, rng, rc)
+            _checkpoint(x, xc, xc, xc, 0, rng, rc)
             start = step0
             replay = False
             while True:  # once, and once more to replay a chain found outside
@@ -189,14 +194,14 @@ def sde_chunk(X, status, div_step, div_x, p, data, streams, d_theta, lr, scale, 
                             nxt = step + 1
                         else:
                             jc = step
-                            _checkpoint(x, xc, rng, rc)
+                            _checkpoint(x, xc, xc, xc, 0, rng, rc)
                             # book-keeping of x_step uses the gradient the drift just computed
                             n, q, ns, nd = _book(c, step, n, q, ns, nd, x, gx, p, data, dth,
                                                  burn, stat_every, thin, draws, sh, s1, s2, yq,
                                                  so, obs, hrng, hwork)
                             nxt = min(ns, nd, step + CHECK_EVERY, upto)
                     _em_update(x, p, data, rng, dt, scale, b, z)
-                if _pass_done(c, out, replay, x, xc, rng, rc, status, div_step, div_x):
+                if _pass_done(c, out, replay, x, xc, xc, xc, 0, rng, rc, status, div_step, div_x):
                     break
                 start = nxt = jc
                 replay = True
@@ -208,12 +213,15 @@ def sde_chunk(X, status, div_step, div_x, p, data, streams, d_theta, lr, scale, 
 
 
 @njit(cache=True, parallel=True)
-def sga_chunk(X, status, div_step, div_x, p, data, streams, d_theta, lr, batch_size, scheme, step0,
+def sga_chunk(X, status, div_step, div_x, p, data, streams, d_theta, lr, batch_size, scheme, S, op, step0,
               n_steps, burn, stat_every, thin, r2max, draws, shift, acc_n, acc_s1, acc_s2,
               acc_obs):
-    """Advance every live chain by ``n_steps`` steps of stochastic descent–ascent (docs/theory.md §2).
+    """Advance every live chain by ``n_steps`` steps of stochastic descent–ascent (docs/theory.md §2)
+    with the module's optimiser (``OPTIMIZER``, docs/theory.md §4b).
 
     ``scheme``: 0 = SML, 1 = ALT-D (discriminator first), 2 = ALT-G (generator first).
+    ``S`` (chains, N_S·d): the optimiser's state, updated in place; ``op``: its packed
+    constants (:meth:`invariant.optimizers.Optimizer.params`).
     ``acc_obs`` has ``N_OBS + N_APPLIED`` columns: after those of :func:`sde_chunk`, the
     observables of the update itself, booked with the state the update starts from.
     Streams as in :func:`sde_chunk`.
@@ -228,6 +236,11 @@ def sga_chunk(X, status, div_step, div_x, p, data, streams, d_theta, lr, batch_s
         xc = _vec(d)
         gx = _vec(d)
         gb = _vec(d)
+        gc = _vec(d)
+        hv = _vec(d)
+        s = _svec(d)
+        sc = _svec(d)
+        ns_ = S.shape[1]
         sh = _vec(d)
         s1 = _vec(d)
         s2 = _tri(d)
@@ -245,6 +258,8 @@ def sga_chunk(X, status, div_step, div_x, p, data, streams, d_theta, lr, batch_s
             _open_streams(rng, hrng, streams, c, n_chains)
             for i in range(d):
                 x[i] = X[c, i]
+            for i in range(ns_):
+                s[i] = S[c, i]
             n = _stage(c, acc_n, acc_s1, acc_s2, acc_obs, shift, sh, s1, s2, so)
             q = 0
             # with stat_every = 1 the next booked state's g (obs[0]) is g(x_old + Δ): the
@@ -256,7 +271,7 @@ def sga_chunk(X, status, div_step, div_x, p, data, streams, d_theta, lr, batch_s
             upto = step0 + n_steps
             nxt = min(ns, nd, step0 + CHECK_EVERY, upto)
             jc = step0
-            _checkpoint(x, xc, rng, rc)
+            _checkpoint(x, xc, s, sc, ns_, rng, rc)
             start = step0
             replay = False
             while True:  # once, and once more to replay a chain found outside (as in sde_chunk)
@@ -273,16 +288,17 @@ def sga_chunk(X, status, div_step, div_x, p, data, streams, d_theta, lr, batch_s
                             nxt = step + 1
                         else:
                             jc = step
-                            _checkpoint(x, xc, rng, rc)
+                            _checkpoint(x, xc, s, sc, ns_, rng, rc)
                             if booked:
                                 _grad(x, p, data, gx)
                             n, q, ns, nd = _book(c, step, n, q, ns, nd, x, gx, p, data, dth,
                                                  burn, stat_every, thin, draws, sh, s1, s2, yq,
                                                  so, obs, hrng, hwork)
                             nxt = min(ns, nd, step + CHECK_EVERY, upto)
-                    pend, pend_g, pend_lin = _sga_step(x, x_old, p, data, rng, batch_size, scheme, lr, dth, gx, gb,
-                                                       booked, so, ap, obs, stat_every, pend, pend_g, pend_lin)
-                if _pass_done(c, out, replay, x, xc, rng, rc, status, div_step, div_x):
+                    pend, pend_g, pend_lin = _sga_step(x, x_old, s, p, data, rng, batch_size, scheme, lr, op, step,
+                                                       dth, gx, gb, gc, hv, booked, so, ap, obs, stat_every,
+                                                       pend, pend_g, pend_lin)
+                if _pass_done(c, out, replay, x, xc, s, sc, ns_, rng, rc, status, div_step, div_x):
                     break
                 start = nxt = jc
                 replay = True
@@ -294,3 +310,5 @@ def sga_chunk(X, status, div_step, div_x, p, data, streams, d_theta, lr, batch_s
             _unstage(c, n, acc_n, acc_s1, acc_s2, acc_obs, shift, sh, s1, s2, so)
             for i in range(d):
                 X[c, i] = x[i]
+            for i in range(ns_):
+                S[c, i] = s[i]

@@ -11,6 +11,7 @@ from numba.cuda.random import xoroshiro128p_dtype
 
 from invariant.engine.cuda_device import device, simulated
 from invariant.engine.templates._stub import (
+    D_S,
     _F,
     _NORMAL,
     _UNIFORM,
@@ -144,11 +145,13 @@ def sde_kernel(X, status, div_step, div_x, p, data, states, lr, scale, dt, use_b
 
 
 @cuda.jit(cache=not simulated())
-def sga_kernel(X, status, div_step, div_x, p, data, states, lr, batch_size, scheme, step0, n_steps, burn,
+def sga_kernel(X, status, div_step, div_x, p, data, states, lr, batch_size, scheme, S, op, step0, n_steps, burn,
                stat_every, thin, r2max, draws, shift, acc_n, acc_s1, acc_s2, acc_obs):
     """Advance chain ``c`` (this thread) by ``n_steps`` steps of stochastic descent–ascent
-    (docs/theory.md §2), as the CPU ``sga_chunk`` does; ``scheme``: 0 SML, 1 ALT-D, 2 ALT-G.  The
-    update's own observables follow the ``N_OBS`` others in ``acc_obs``."""
+    (docs/theory.md §2) with the module's optimiser (docs/theory.md §4b), as the CPU
+    ``sga_chunk`` does; ``scheme``: 0 SML, 1 ALT-D, 2 ALT-G; ``S`` the optimisers' states and
+    ``op`` its constants.  The update's own observables follow the ``N_OBS`` others in
+    ``acc_obs``."""
     c = cuda.grid(1)
     if c >= X.shape[0] or status[c] != 0:
         return
@@ -157,6 +160,9 @@ def sga_kernel(X, status, div_step, div_x, p, data, states, lr, batch_size, sche
     x_old = cuda.local.array(D, _F)
     gx = cuda.local.array(D, _F)
     gb = cuda.local.array(D, _F)
+    gc = cuda.local.array(D, _F)
+    hv = cuda.local.array(D, _F)
+    s = cuda.local.array(D_S, _F)
     sh = cuda.local.array(D, float64)
     s1 = cuda.local.array(D, float64)
     s2 = cuda.local.array(D_TRI, float64)
@@ -167,6 +173,8 @@ def sga_kernel(X, status, div_step, div_x, p, data, states, lr, batch_size, sche
     rng = cuda.local.array(1, xoroshiro128p_dtype)
     hrng = cuda.local.array(1, xoroshiro128p_dtype)
     _load(c, X, states, rng, hrng, x)
+    for i in range(S.shape[1]):
+        s[i] = S[c, i]
     n = _stage(c, acc_n, acc_s1, acc_s2, acc_obs, shift, sh, s1, s2, so)
     q = 0
     # with stat_every = 1 the next booked state's g (obs[0]) is g(x_old + Δ): the remainder
@@ -185,8 +193,8 @@ def sga_kernel(X, status, div_step, div_x, p, data, states, lr, batch_size, sche
             n, q, ns, nd = _book(c, step, n, q, ns, nd, x, gx, p, data, D_THETA, burn, stat_every, thin, draws,
                                  sh, s1, s2, yq, so, obs, hrng, hwork)
             nxt = min(ns, nd)
-        pend, pend_g, pend_lin = _sga_step(x, x_old, p, data, rng, batch_size, scheme, lr, D_THETA, gx, gb, booked,
-                                           so, ap, obs, stat_every, pend, pend_g, pend_lin)
+        pend, pend_g, pend_lin = _sga_step(x, x_old, s, p, data, rng, batch_size, scheme, lr, op, step, D_THETA, gx,
+                                           gb, gc, hv, booked, so, ap, obs, stat_every, pend, pend_g, pend_lin)
         if _escaped(x, r2max):
             _stop(c, step + 1, x, status, div_step, div_x)
             break
@@ -195,3 +203,5 @@ def sga_kernel(X, status, div_step, div_x, p, data, states, lr, batch_size, sche
     _flush(s2, yq, q)
     _unstage(c, n, acc_n, acc_s1, acc_s2, acc_obs, shift, sh, s1, s2, so)
     _store(c, X, states, rng, hrng, x)
+    for i in range(S.shape[1]):
+        S[c, i] = s[i]

@@ -124,7 +124,7 @@ def train(X, p, data, streams, dth, scheme, batch_size, lr0, kind, use_sum, n_it
             # one SGA step, booking the applied gradients and the parameters they apply to
             for i in range(4):
                 stp[i] = 0.0
-            _sga_update(x, p, data, rng, batch_size, scheme, lr, dth, gb, True, stp, 0, False, gb, gb)
+            _sga_update(x, p, data, rng, batch_size, scheme, lr, lr, 1, dth, gb, True, stp, 0, False, gb, gb)
             cur[0] += stp[0]
             cur[1] += 0.5 * lr * stp[1]
             cur[2] += stp[2]

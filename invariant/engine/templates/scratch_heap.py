@@ -6,7 +6,7 @@ Heap vectors of the run's dimension: one module serves every large d.
 import numpy as np
 from numba import njit
 
-from invariant.engine.templates._stub import Q_TRI
+from invariant.engine.templates._stub import N_S, Q_TRI
 
 # </header>
 
@@ -29,3 +29,9 @@ def _tri(d):
 @njit(cache=True, inline="always")
 def _tri_queue(d):
     return np.empty((Q_TRI, d))
+
+
+@njit(cache=True, inline="always")
+def _svec(d):
+    # the optimiser's state: N_S vectors of length d (one entry when it has none)
+    return np.empty(max(1, N_S * d))

@@ -7,7 +7,7 @@ over them unroll and the vectors live in registers.
 from numba import carray, njit
 
 from invariant.engine.scratch import stack_ptr
-from invariant.engine.templates._stub import D_THETA, D_TRI, D
+from invariant.engine.templates._stub import D_S, D_THETA, D_TRI, D
 
 # </header>
 
@@ -33,3 +33,9 @@ def _tri(d):
 @njit(cache=True, inline="always")
 def _tri_queue(d):
     return carray(stack_ptr(D), (1, D))
+
+
+@njit(cache=True, inline="always")
+def _svec(d):
+    # the optimiser's state: N_S vectors of length D (one entry when it has none)
+    return carray(stack_ptr(D_S), D_S)

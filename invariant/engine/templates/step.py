@@ -7,9 +7,11 @@ Euler–Maruyama with the drift b0 + lr·b1 (docs/theory.md §3).  ``schemes.py`
 same update as readable numpy (tests/test_step_parity.py checks they agree).
 """
 # <header>
+import math
+
 from numba import njit
 
-from invariant.engine.templates._stub import _batch_grad, _grad, _hvp, _loss, _noise
+from invariant.engine.templates._stub import OPTIMIZER, _batch_grad, _grad, _hvp, _loss, _noise
 
 # </header>
 
@@ -120,9 +122,11 @@ def _player_step(x, p, data, rng, batch_size, player, lr, dth, gb, booked, so, a
 
 
 @njit(cache=True, inline="always")
-def _sga_update(x, p, data, rng, batch_size, scheme, lr, dth, gb, booked, so, ap, noisy, gx, delta):
-    # one descent–ascent step of the scheme (docs/theory.md §2): 0 SML, 1 ALT-D (ω first),
-    # 2 ALT-G (θ first); gb then holds the minibatch gradient applied to each block.
+def _sga_update(x, p, data, rng, batch_size, scheme, lr, lr_om, n_critic, dth, gb, booked, so, ap, noisy, gx,
+                delta):
+    # one descent–ascent step of the scheme (docs/theory.md §2): 0 SML, 1 ALT-D (ω first,
+    # n_critic times), 2 ALT-G (θ first); θ moves with lr, ω with lr_om (TTUR, docs/theory.md
+    # §4b); gb then holds the minibatch gradient applied to each block.
     # booked: x·∇̂ and |∇̂|² of θ, then of ω, each with the parameter it was applied to, are
     # added to so[ap: ap + 4] (the exact discrete FDR2, docs/theory.md §5).  noisy (a constant once
     # inlined): delta gets each block's noise increment ∓lr(∇̂ − ∇g), with gx = ∇g at the
@@ -138,12 +142,100 @@ def _sga_update(x, p, data, rng, batch_size, scheme, lr, dth, gb, booked, so, ap
             _applied(x, gb, dth, d, ap + 2, so)
         if noisy:
             _increment(gb, gx, -lr, 0, dth, delta)
-            _increment(gb, gx, lr, dth, d, delta)
-        for i in range(d):
-            x[i] += -lr * gb[i] if i < dth else lr * gb[i]
+            _increment(gb, gx, lr_om, dth, d, delta)
+        for i in range(dth):
+            x[i] -= lr * gb[i]
+        _ascend(x, gb, lr_om, dth)
     elif scheme == 1:
-        _player_step(x, p, data, rng, batch_size, 1, lr, dth, gb, booked, so, ap, noisy, gx, delta)
+        for _ in range(n_critic):
+            _player_step(x, p, data, rng, batch_size, 1, lr_om, dth, gb, booked, so, ap, noisy, gx, delta)
         _player_step(x, p, data, rng, batch_size, 0, lr, dth, gb, booked, so, ap, noisy, gx, delta)
     else:
         _player_step(x, p, data, rng, batch_size, 0, lr, dth, gb, booked, so, ap, noisy, gx, delta)
-        _player_step(x, p, data, rng, batch_size, 1, lr, dth, gb, booked, so, ap, noisy, gx, delta)
+        _player_step(x, p, data, rng, batch_size, 1, lr_om, dth, gb, booked, so, ap, noisy, gx, delta)
+
+
+@njit(cache=True, inline="always")
+def _move(x, s, gb, lo, hi, sign, lr, n, op):
+    # one player's move on block [lo, hi) from its minibatch gradient gb (docs/theory.md §4b):
+    # sign −1 for θ (descends), +1 for ω, so sign·gb = −F̂; n counts the player's moves, this
+    # one included (Adam's bias correction).  OPTIMIZER is a constant: the branch folds
+    if OPTIMIZER == 1:  # heavy ball: v ← βv − lr F̂, x ← x + v
+        beta = op[2]
+        for i in range(lo, hi):
+            s[i] = beta * s[i] + sign * lr * gb[i]
+            x[i] += s[i]
+    elif OPTIMIZER == 5:  # RMSProp: v ← β₂v + (1 − β₂)F̂², x ← x − lr F̂/(√v + eps)
+        b2 = op[5]
+        eps = op[6]
+        for i in range(lo, hi):
+            s[i] = b2 * s[i] + (1.0 - b2) * gb[i] * gb[i]
+            x[i] += sign * lr * gb[i] / (math.sqrt(s[i]) + eps)
+    elif OPTIMIZER == 6:  # Adam: m (first d entries of s) tracks F̂, v (last d) F̂²
+        b1 = op[4]
+        b2 = op[5]
+        eps = op[6]
+        c1 = 1.0 - b1 ** n
+        c2 = 1.0 - b2 ** n
+        d = x.shape[0]
+        for i in range(lo, hi):
+            f = -sign * gb[i]
+            s[i] = b1 * s[i] + (1.0 - b1) * f
+            s[d + i] = b2 * s[d + i] + (1.0 - b2) * f * f
+            x[i] -= lr * (s[i] / c1) / (math.sqrt(s[d + i] / c2) + eps)
+    else:
+        for i in range(lo, hi):
+            x[i] += sign * lr * gb[i]
+
+
+@njit(cache=True, inline="always")
+def _field(x, p, data, rng, batch_size, gb):
+    # both players' minibatch gradients at x, each from its own minibatch (θ's drawn first)
+    _batch_grad(x, p, data, rng, batch_size, 0, gb)
+    _batch_grad(x, p, data, rng, batch_size, 1, gb)
+
+
+@njit(cache=True, inline="always")
+def _opt_update(x, s, p, data, rng, batch_size, scheme, lr, dth, gb, gc, hv, op, k):
+    # iteration k (from 0) of an optimiser other than SGD (docs/theory.md §4b; the numpy
+    # reference is invariant.optimizers.step): s its state, op its packed constants
+    # [ρ, n_critic, β, γ, β₁, β₂, eps], gc and hv scratch.  θ moves with lr, ω with ρ·lr
+    d = x.shape[0]
+    lr_om = op[0] * lr
+    if OPTIMIZER == 2:  # extragradient: x½ = x − η̃F̂(x), x⁺ = x − η̃F̂(x½), fresh batches
+        _field(x, p, data, rng, batch_size, gb)
+        for i in range(d):
+            gc[i] = x[i] - lr * gb[i] if i < dth else x[i] + lr_om * gb[i]
+        _field(gc, p, data, rng, batch_size, gb)
+        for i in range(d):
+            x[i] += -lr * gb[i] if i < dth else lr_om * gb[i]
+    elif OPTIMIZER == 3:  # optimistic: x⁺ = x − η̃(2F̂ₖ − F̂ₖ₋₁); s holds −F̂ₖ₋₁
+        _field(x, p, data, rng, batch_size, gb)
+        for i in range(d):
+            f = -gb[i] if i < dth else gb[i]
+            x[i] += (lr if i < dth else lr_om) * (2.0 * f - s[i])
+            s[i] = f
+    elif OPTIMIZER == 4:  # consensus: x⁺ = x − η̃(F̂ + γ H ∇̂g), ∇̂g from batches of its own
+        _field(x, p, data, rng, batch_size, gb)
+        _field(x, p, data, rng, batch_size, gc)
+        _hvp(x, p, data, gc, hv)
+        gam = op[3]
+        for i in range(d):
+            f = -gb[i] if i < dth else gb[i]
+            x[i] += (lr if i < dth else lr_om) * (f - gam * hv[i])
+    elif scheme == 0:  # the players' own optimisers (momentum, RMSProp, Adam), as in SGA
+        _field(x, p, data, rng, batch_size, gb)
+        _move(x, s, gb, 0, dth, -1.0, lr, k + 1, op)
+        _move(x, s, gb, dth, d, 1.0, lr_om, k + 1, op)
+    elif scheme == 1:
+        nc = int(op[1])
+        for j in range(nc):
+            _batch_grad(x, p, data, rng, batch_size, 1, gb)
+            _move(x, s, gb, dth, d, 1.0, lr_om, k * nc + j + 1, op)
+        _batch_grad(x, p, data, rng, batch_size, 0, gb)
+        _move(x, s, gb, 0, dth, -1.0, lr, k + 1, op)
+    else:
+        _batch_grad(x, p, data, rng, batch_size, 0, gb)
+        _move(x, s, gb, 0, dth, -1.0, lr, k + 1, op)
+        _batch_grad(x, p, data, rng, batch_size, 1, gb)
+        _move(x, s, gb, dth, d, 1.0, lr_om, k + 1, op)

@@ -64,7 +64,7 @@ def discrete_paths(X0, m_init, p, data, streams, dth, lr, batch_size, scheme, k,
                 traj[b, 0, i] += x[i]
             for j in range(k):
                 # the step, with δ its noise increment (nothing booked: so is a dummy)
-                _sga_update(x, p, data, rng, batch_size, scheme, lr, dth, gb, False, cv, 0, True, gx, delta)
+                _sga_update(x, p, data, rng, batch_size, scheme, lr, lr, 1, dth, gb, False, cv, 0, True, gx, delta)
                 _cv_add(Lam, j + 1, delta, cv)
                 for i in range(d):
                     traj[b, j + 1, i] += x[i]
