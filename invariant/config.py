@@ -21,7 +21,7 @@ from .options.conditions import validate_options as conditions_options
 from .options.mixing import validate_options as mixing_options
 from .options.schedule import validate_options as schedule_options
 from .options.weak import validate_options as weak_options
-from .optimizers import OPTIMIZER_KEYS
+from .optimizers import OPTIMIZER_KEYS, SDE_ORDERS
 from .optimizers import from_table as optimizer_options
 from .schemes import SCHEMES, Scheme, default_order
 
@@ -156,6 +156,18 @@ def _stat_every(sim: dict, post_steps: int, step_time: float) -> int:
     return stat_every
 
 
+def _check_sde(optimizer, order: int) -> None:
+    """Refuse an SDE the toolkit does not have for the optimiser (docs/theory.md §4b)."""
+    orders = SDE_ORDERS.get(optimizer.name, ())
+    if not orders:
+        raise ConfigError("simulation.dynamics", f"optimizer = {optimizer.name!r} has no SDE here (the SDEs of "
+                                                 "adaptive methods are not verified, docs/theory.md §4b); "
+                                                 "set dynamics = 'sga'")
+    if order not in orders:
+        raise ConfigError("simulation.order", f"optimizer = {optimizer.name!r} has an SDE of order "
+                                              f"{' or '.join(map(str, orders))} only, got {order}")
+
+
 def from_dict(table: dict) -> Config:
     """Validate a config given as nested dicts (the parsed TOML)."""
     table = copy.deepcopy(table)
@@ -178,9 +190,11 @@ def from_dict(table: dict) -> Config:
     batch_size = integer(tr.get("batch_size", 1), "training.batch_size", low=1)
     optimizer = optimizer_options(tr, scheme_name)
     dynamics = choice(sim.get("dynamics", "sde"), "simulation.dynamics", ("sde", "sga"))
-    order = sim.get("order", default_order(scheme_name))
+    order = sim.get("order", default_order(scheme_name, optimizer))
     if type(order) is not int or order not in (1, 2):
         raise ConfigError("simulation.order", f"must be 1 (b0 only) or 2 (b0 + lr·b1), got {order!r}")
+    if dynamics == "sde":
+        _check_sde(optimizer, order)
     chains = integer(sim.get("chains", 64), "simulation.chains", low=1)
     t_end = number(sim.get("t_end", 400.0), "simulation.t_end", low=0.0, strict=True)
     t_burn = number(sim.get("t_burn", 0.125 * t_end), "simulation.t_burn", low=0.0)
@@ -233,6 +247,9 @@ def from_dict(table: dict) -> Config:
     resolved["mixing"] = mixing.as_dict()
     schedule = weak = None
     if "schedule" in tr:  # read by invariant.schedule.train; `invariant run` keeps training.lr fixed
+        if not optimizer.plain:
+            raise ConfigError("training.schedule", "the FDR scheduler steers plain SGDA (docs/theory.md §6): "
+                              "remove it, or train with optimizer = 'sgd', lr_ratio = 1, n_critic = 1")
         schedule = schedule_options(tr["schedule"], lr)
         resolved["training"]["schedule"] = schedule.as_dict()
     if "weak" in table:  # read by `invariant weak-order`

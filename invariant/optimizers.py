@@ -141,6 +141,78 @@ def _fraction(value, field: str, closed_low: bool) -> float:
     return v
 
 
+SDE_ORDERS = {"sgd": (1, 2), "momentum": (1,), "extragradient": (1, 2), "optimistic": (1, 2), "consensus": (1, 2)}
+"""The SDE orders derived (docs/theory.md §4b); RMSProp and Adam have no SDE here."""
+
+
+@dataclass(frozen=True)
+class SDECoefficients:
+    """The SDE of an optimiser, in the form every kernel evaluates (docs/theory.md §4b).
+
+    With ``u = H(∇θg, 0)`` and ``v = H(0, ∇ωg)`` the drift is
+    ``b = (−∇θg + k_tu u_θ + k_tv v_θ,  k_o ∇ωg + k_ou u_ω + k_ov v_ω) + k_flow (∇b₀)b₀``,
+    ``b₀`` the same without ``k_flow`` (consensus at order 2 only; a central difference along
+    ``b₀``), and the noise over a step ``dt`` is ``sqrt(dt·lr/N)·P(L z + γ H L z′)`` with
+    ``P = blockdiag(I, s_om I)`` and ``z, z′`` independent normals (``γ = 0``: no ``z′``).
+    """
+
+    lr: float  # the SDE's learning rate: time per iteration, and the noise's scale
+    k_o: float
+    k_tu: float = 0.0
+    k_tv: float = 0.0
+    k_ou: float = 0.0
+    k_ov: float = 0.0
+    k_flow: float = 0.0
+    s_om: float = 1.0
+    gamma: float = 0.0
+
+    @property
+    def drift(self) -> tuple:
+        """``(k_o, k_tu, k_tv, k_ou, k_ov, k_flow)``: what the kernels' ``_drift`` reads."""
+        return (self.k_o, self.k_tu, self.k_tv, self.k_ou, self.k_ov, self.k_flow)
+
+    @property
+    def noise(self) -> tuple:
+        """``(s_om, γ)``: what the kernels' noise reads."""
+        return (self.s_om, self.gamma)
+
+    @property
+    def uses_hvp(self) -> bool:
+        """The drift needs the Hessian–vector products ``u``, ``v``."""
+        return any(k != 0.0 for k in (self.k_tu, self.k_tv, self.k_ou, self.k_ov, self.k_flow))
+
+
+def sde_coefficients(opt: Optimizer, scheme: str, lr: float, order: int) -> SDECoefficients:
+    """The SDE of ``opt`` trained with ``scheme`` at learning rate ``lr``, of drift order
+    ``order`` (docs/theory.md §3, §4b: derived by one-step moment matching).
+
+    Order 1: the gradient flow with the ω block sped up by ``kρ`` (``n_critic = k``, TTUR
+    ``ρ``), its ω-noise by ``ρ√k`` (k independent draws); momentum is SGD's at the effective
+    ``lr/(1 − β)``; consensus adds ``−γ H∇g`` to the field and ``γ H L z′`` to the noise.
+    Order 2 adds ``lr·b₁``: SGD's of docs/theory.md §3 (with ``ρ`` and ``k``),
+    ``+½ P J P F`` for extragradient and optimistic GDA, ``−½(∇b₀)b₀`` for consensus.
+    """
+    if order not in SDE_ORDERS.get(opt.name, ()):
+        raise ValueError(f"optimizer {opt.name!r} has no SDE of order {order} (docs/theory.md §4b)")
+    rho, k, eta = opt.lr_ratio, opt.n_critic, lr * opt.time_scale
+    if opt.name == "consensus":
+        g = opt.consensus
+        return SDECoefficients(eta, rho, -g, -g, -rho * g, -rho * g, -0.5 * eta if order == 2 else 0.0, rho, g)
+    c = SDECoefficients(eta, rho * k, s_om=rho * k**0.5)
+    if order == 1:
+        return c
+    h = 0.5 * eta
+    if opt.name in ("extragradient", "optimistic"):
+        b1 = (h, -h * rho, -h * rho, h * rho * rho)
+    elif scheme == "sml":
+        b1 = (-h, h * rho, h * rho, -h * rho * rho)
+    elif scheme == "alt-d":
+        b1 = (-h, -h * k * rho, h * k * rho, -h * k * rho * rho)
+    else:
+        b1 = (-h, h * rho, -h * rho, -h * rho * rho)
+    return SDECoefficients(eta, rho * k, *b1, s_om=c.s_om)
+
+
 # --- the numpy reference of one iteration (the kernels' update, written for reading)
 
 def _field(game, x, batch_size, rng):
@@ -187,7 +259,8 @@ def _move(opt, x, s, g, lo, hi, sign, lr, n):
 def step(game, scheme, x, s, k: int, rng: np.random.Generator | None = None):
     """One iteration ``k`` (from 0) of ``scheme.optimizer`` from ``(x, s)``: the new ``(x, s)``.
 
-    ``s`` is the optimiser's state (:meth:`Optimizer.state_size`, zeros at the start).
+    ``s`` is the optimiser's state (:meth:`Optimizer.state_size`, zeros at the start;
+    optimistic GDA's first step, ``k = 0``, is plain GDA, as if ``x₋₁ = x₀``).
     With ``rng=None`` exact gradients are used (the deterministic map).  Every minibatch
     gradient is drawn afresh, in the order the kernels draw them (docs/theory.md §4b).
     """
@@ -203,7 +276,7 @@ def step(game, scheme, x, s, k: int, rng: np.random.Generator | None = None):
         return x + eta * sign * _field(game, xh, N, rng), s
     if opt.name == "optimistic":
         f = sign * _field(game, x, N, rng)  # −F̂_k
-        x += eta * (2 * f - s)
+        x += eta * (2 * f - (f if k == 0 else s))  # x₋₁ = x₀: the first step is plain GDA
         return x, f
     if opt.name == "consensus":
         f = sign * _field(game, x, N, rng)

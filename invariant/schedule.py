@@ -59,7 +59,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .engine import pcg64, render
-from .engine.build import load_generated
+from .engine.build import load_generated, step_constants
 from .engine.run import _generators
 from .options.schedule import KINDS, SCHEDULE_KEYS, ScheduleOptions, validate_options
 from .schemes import SCHEME_ID
@@ -78,7 +78,7 @@ def _kernels(game_module: str):
 def kernels_text(game_module: str) -> str:
     """The scheduler's kernel module: the engine's SGA step (templates ``step.py``) and the
     scheduled training loop (``schedule_train.py``)."""
-    constants = {"MAX_BATCHES": (MAX_BATCHES, "batch sums kept per window (pairs merge beyond)")}
+    constants = {"MAX_BATCHES": (MAX_BATCHES, "batch sums kept per window (pairs merge beyond)"), **step_constants()}
     return render.cpu_module(f"Scheduled SGA training for the game {game_module}.", game_module,
                              ["step.py", "schedule_train.py"], constants)
 

@@ -63,6 +63,11 @@ class Scheme:
         """``"sml-1"``, ``"sml-2"``, ``"alt-d-2"``, … as in the weak-order JSON contract."""
         return f"{self.name}-{self.order}"
 
+    @property
+    def sde(self) -> optimizers.SDECoefficients:
+        """The coefficients of this training's SDE (docs/theory.md §3, §4b), as the kernels read them."""
+        return optimizers.sde_coefficients(self.optimizer, self.name, self.lr, self.order)
+
     def b0(self, game, x) -> np.ndarray:
         """Gradient-flow drift ``(−∇θ g, +∇ω g)``."""
         gx = game.grad(x)
@@ -70,27 +75,26 @@ class Scheme:
         return gx
 
     def b1(self, game, x) -> np.ndarray:
-        """First-order correction ``b1`` of docs/theory.md §3 from two Hessian–vector products."""
-        dth = game.d_theta
-        gx = game.grad(x)
-        u = game.hvp(x, np.where(np.arange(game.d) < dth, gx, 0.0))
-        v = game.hvp(x, np.where(np.arange(game.d) >= dth, gx, 0.0))
-        s_th, s_om = self.b1_signs
-        out = np.empty(game.d)
-        out[:dth] = -0.5 * u[:dth] + 0.5 * s_th * v[:dth]
-        out[dth:] = 0.5 * s_om * u[dth:] - 0.5 * v[dth:]
-        return out
+        """First-order correction ``b1 = (b − b0)/lr`` of plain SGDA's order-2 SDE (docs/theory.md §3)."""
+        return (Scheme(self.name, self.lr, self.batch_size, 2).drift(game, x) - self.b0(game, x)) / self.lr
 
     def drift(self, game, x) -> np.ndarray:
-        """SDE drift ``b(x) = b0(x) + lr·b1(x)`` (``b1`` only at order 2)."""
-        b = self.b0(game, x)
-        if self.order == 2:
-            b += self.lr * self.b1(game, x)
+        """SDE drift ``b(x)`` of :attr:`sde` (``b0 + lr·b1`` for plain SGDA; docs/theory.md §4b)."""
+        c = self.sde
+        b = _coefficient_drift(game, c, x)
+        if c.k_flow:
+            b += c.k_flow * flow_derivative(lambda y: _coefficient_drift(game, c, y), x, b)
         return b
 
     def diffusion(self, game, x) -> np.ndarray:
-        """``σσᵀ(x) = (lr/N) blockdiag(Σθ, Σω)(x)``."""
-        return (self.lr / self.batch_size) * game.sigma(x)
+        """``σσᵀ(x) = (lr/N) P(Σ + γ² HΣH)P`` of :attr:`sde` (``(lr/N) blockdiag(Σθ, Σω)`` for plain SGDA)."""
+        c = self.sde
+        S = game.sigma(x)
+        if c.gamma:
+            H = np.column_stack([game.hvp(x, e) for e in np.eye(game.d)])
+            S = S + c.gamma**2 * H @ S @ H
+        P = np.where(np.arange(game.d) < game.d_theta, 1.0, c.s_om)
+        return (c.lr / self.batch_size) * P[:, None] * S * P[None, :]
 
     def step(self, game, x, rng: np.random.Generator | None = None) -> np.ndarray:
         """One iteration of the discrete scheme from ``x`` (an optimiser without state).
@@ -105,6 +109,37 @@ class Scheme:
         return optimizers.step(game, self, x, np.zeros(0), 0, rng)[0]
 
 
-def default_order(scheme: str) -> int:
-    """Default SDE order (docs/design.md ◆ Config): 2 for alt-*, 1 for sml."""
+def default_order(scheme: str, optimizer: Optimizer = Optimizer()) -> int:
+    """Default SDE order (docs/design.md ◆ Config): 2 for alt-*, 1 for sml; the highest
+    derived for other optimisers (docs/theory.md §4b)."""
+    if optimizer.name != "sgd":
+        return max(optimizers.SDE_ORDERS.get(optimizer.name, (1,)))
     return 1 if scheme == "sml" else 2
+
+
+FLOW_STEP = 6.0e-6
+"""Relative step of the central difference along the drift (≈ ε^(1/3) for float64: the
+truncation error ``O(h²)`` and the rounding error ``O(ε/h)`` balance)."""
+
+
+def flow_derivative(f, x, b) -> np.ndarray:
+    """``(∇f)(x)·b`` by a central difference of step ``h = FLOW_STEP (1 + |x|)/|b|`` along ``b``
+    (the kernels' ``_flow_term`` takes the same step)."""
+    nb = np.sqrt(b @ b)
+    if nb == 0.0:
+        return np.zeros_like(b)
+    h = FLOW_STEP * (1.0 + np.sqrt(x @ x)) / nb
+    return (f(x + h * b) - f(x - h * b)) / (2.0 * h)
+
+
+def _coefficient_drift(game, c, x) -> np.ndarray:
+    """``(−∇θg + k_tu u_θ + k_tv v_θ, k_o ∇ωg + k_ou u_ω + k_ov v_ω)`` (:class:`SDECoefficients`)."""
+    dth = game.d_theta
+    gx = game.grad(x)
+    out = np.concatenate([-gx[:dth], c.k_o * gx[dth:]])
+    if c.uses_hvp:
+        theta = np.arange(game.d) < dth
+        u = game.hvp(x, np.where(theta, gx, 0.0))
+        v = game.hvp(x, np.where(theta, 0.0, gx))
+        out += np.where(theta, c.k_tu * u + c.k_tv * v, c.k_ou * u + c.k_ov * v)
+    return out

@@ -15,6 +15,7 @@ def run_section(result) -> dict:
         "game": cfg.game.name,
         "dynamics": cfg.dynamics,
         "scheme": cfg.scheme.name,
+        "optimizer": cfg.scheme.optimizer.as_dict(),
         "order": cfg.scheme.order,
         "lr": cfg.scheme.lr,
         "batch_size": cfg.scheme.batch_size,
@@ -134,6 +135,11 @@ def fdr_section(result) -> dict:
     that fails, is recorded as ``{"error": …}`` rather than stopping the run; a run whose
     every chain diverged as ``{"skipped": …}``: the relations hold under a stationary law,
     and there is none to test (no residuals, no ``settled_at``)."""
+    opt = result.config.scheme.optimizer
+    if not opt.plain:
+        return {"skipped": f"the relations of docs/theory.md §5 hold for plain SGDA (one lr, one critic step) and "
+                           f"its SDEs; optimizer = {opt.name!r} with lr_ratio = {opt.lr_ratio:g}, "
+                           f"n_critic = {opt.n_critic} obeys others"}
     if result.n_diverged == result.config.chains:
         first = min(d["t"] for d in result.divergences())
         return {"skipped": f"every chain diverged, the first at t = {first:.4g}: no stationary law for the "

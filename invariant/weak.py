@@ -51,7 +51,7 @@ from statsmodels.regression.linear_model import WLS
 
 from . import exact
 from .engine import pcg64, render
-from .engine.build import load_generated
+from .engine.build import load_generated, step_constants
 from .options.weak import (
     DEFAULT_LRS,
     N_BLOCKS,
@@ -282,7 +282,7 @@ def kernels_text(game_module: str) -> str:
     """The weak-order paths' kernel module: the engine's step (templates ``step.py``) and the
     paths (``weak_paths.py``)."""
     return render.cpu_module(f"Weak-error paths for the game {game_module}.", game_module,
-                             ["step.py", "weak_paths.py"], {})
+                             ["step.py", "weak_paths.py"], step_constants())
 
 
 def _streams(entropy, n) -> np.ndarray:
@@ -380,7 +380,6 @@ def _monte_carlo(cfg, opts, comparisons, progress=False):
         for si, sde in enumerate(sdes):
             name, order = _split_sde(sde)
             sch = Scheme(name, lr, N, order)
-            s_th, s_om = sch.b1_signs
             m = opts.substeps
             xbar_ode = _ode(game, sch, m0, k * lr)
             xbar_f = _euler(game, sch, m0, lr / (2 * m), 2 * m * k)
@@ -389,7 +388,7 @@ def _monte_carlo(cfg, opts, comparisons, progress=False):
             twins = streams.copy()
             sx_f, sx_c = np.zeros((nb, d)), np.zeros((nb, d))
             sxx_f, sxx_c = np.zeros((nb, d, d)), np.zeros((nb, d, d))
-            ker.sde_paths(X0, m0, game.params, game.data, streams, twins, dth, lr, N, order == 2, s_th, s_om, k, m,
+            ker.sde_paths(X0, m0, game.params, game.data, streams, twins, dth, lr, N, order == 2, sch.sde.drift, k, m,
                           Lam, xbar_f, xbar_c, sx_f, sxx_f, sx_c, sxx_c)
             if not np.array_equal(streams, twins):
                 raise RuntimeError(

@@ -220,3 +220,32 @@ def test_cuda_benchmark_runs_and_reports_the_targets():
         assert c["ratio_vs_bare"] == c["engine"] / c["bare_cuda"]
     assert report["simulated"] and [t["target"] for t in bench_cuda.targets(report)] == [
         "engine >= 0.5x bare kernel, every case", "engine >= 1e9 chain-steps/s, 64-D, float64"]
+
+
+OPTIMIZERS = [("sgd", "alt-d", {"lr_ratio": 2.0, "n_critic": 3}), ("momentum", "alt-g", {"momentum": 0.5}),
+              ("extragradient", "sml", {}), ("optimistic", "sml", {}), ("consensus", "sml", {"consensus": 0.3}),
+              ("rmsprop", "sml", {"eps": 1e-3}), ("adam", "alt-d", {"eps": 1e-3})]
+
+
+@pytest.mark.parametrize("game", ["bilinear", "dirac-wgan-r1"])
+@pytest.mark.parametrize("optimizer,scheme,opts", OPTIMIZERS)
+def test_every_optimizer_matches_the_cpu_engine(game, optimizer, scheme, opts):
+    """Each optimiser's update and state on the device (docs/theory.md §4b), noiseless chains."""
+    def cfg(**sim):
+        return make_config(NOISELESS[game], training={"scheme": scheme, "lr": LR, "optimizer": optimizer, **opts},
+                           simulation={**TINY, "t_end": 30 * LR, "t_burn": 10 * LR, "dynamics": "sga", **sim})
+    cpu, gpu = engine.simulate(cfg()), engine.simulate(cfg(backend="cuda"))
+    _agree(cpu, gpu, 1e-9)
+    assert gpu.opt_state.shape == cpu.opt_state.shape
+    assert np.allclose(gpu.opt_state, cpu.opt_state, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("training,order", [({"optimizer": "consensus", "consensus": 0.3, "lr_ratio": 2.0}, 2),
+                                            ({"optimizer": "sgd", "scheme": "alt-d", "n_critic": 3}, 2)])
+def test_optimizer_sdes_match_the_cpu_engine(training, order):
+    """The SDE kernels' coefficients, consensus's central difference and noise with H."""
+    def cfg(**sim):
+        return make_config(NOISELESS["dirac-wgan-r1"], training={"scheme": "sml", "lr": LR, **training},
+                           simulation={**TINY, "t_end": 30 * TINY["dt"], "t_burn": 10 * TINY["dt"], "order": order,
+                                       **sim})
+    _agree(engine.simulate(cfg()), engine.simulate(cfg(backend="cuda")), 1e-9)

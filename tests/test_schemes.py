@@ -58,7 +58,8 @@ def test_engine_drift_equals_scheme_drift(name, order):
         k = kernels(game.kernels, game.d, game.d_theta)
         x = rng.standard_normal(game.d)
         out, gx, u, v, w = (np.empty(game.d) for _ in range(5))
-        k._drift(x, game.params, game.data, sch.lr, order == 2, *sch.b1_signs, game.d_theta, gx, u, v, w, out)
+        k._drift(x, game.params, game.data, order == 2, sch.sde.drift, game.d_theta, gx, u, v, w, np.empty((3, game.d)),
+                 out)
         assert np.allclose(out, sch.drift(game, x), rtol=1e-12, atol=1e-12)
         if game.affine:
             A, c = exact.drift(game, name, order, sch.lr)

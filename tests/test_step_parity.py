@@ -10,7 +10,7 @@ import pytest
 from conftest import make_config
 
 from invariant.engine import pcg64, render
-from invariant.engine.build import load_generated
+from invariant.engine.build import load_generated, step_constants
 from invariant.schemes import SCHEME_ID, Scheme
 
 DIRAC = {"name": "dirac", "regularizer": "r1", "gamma": 0.6}
@@ -35,7 +35,7 @@ def one_step(x, p, data, streams, batch_size, scheme, lr, dth, so, gx, delta):
 
 def _module(game_module):
     text = render.cpu_module("SGA step parity test.", game_module, ["step.py", render.Source(_ONE_STEP)],
-                            {"OPTIMIZER": 0})
+                            {k: v for k, (v, _) in step_constants().items()})
     return load_generated("invariant_step_test", text, game_module)
 
 

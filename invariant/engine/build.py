@@ -118,21 +118,31 @@ def cache_dir() -> Path:
     return Path(root) / "kernels"
 
 
-def optimizer_constants(optimizer: str, d: int) -> dict:
-    """The header constants of an optimiser (docs/kernels.md): its id, the vectors of its
-    state and the length of a stack vector holding them."""
-    n_s = STATE_VECTORS.get(optimizer, 0)
+def step_constants(optimizer: str = "sgd", order: int = 1) -> dict:
+    """The header constants ``step.py`` reads (docs/kernels.md): the optimiser's id, and what
+    its SDE of ``order`` adds to the plain one (consensus: a noise with H, and at order 2 a
+    central difference along the drift)."""
     return dict(OPTIMIZER=(OPTIMIZER_ID[optimizer], f"the SGA chains' optimiser: {optimizer}"),
+                NOISE_HVP=(optimizer == "consensus", "the SDE noise adds γ H L z′"),
+                FLOW_B1=(optimizer == "consensus" and order == 2, "the SDE drift adds k_flow (∇b₀)b₀"))
+
+
+def optimizer_constants(optimizer: str, d: int, order: int = 1) -> dict:
+    """:func:`step_constants`, the vectors of the optimiser's state and the length of a stack
+    vector holding them."""
+    n_s = STATE_VECTORS.get(optimizer, 0)
+    return dict(step_constants(optimizer, order),
                 N_S=(n_s, "vectors of length d in the optimiser's state"),
                 D_S=(max(1, n_s * int(d)), "a stack vector of the optimiser's state (at least one entry)"))
 
 
 def kernels(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), order: int = 1, optimizer: str = "sgd"):
     """The kernel module for ``game_module`` (dotted name) and states ``x = (θ, ω)`` of
-    dimension ``d`` with ``dim θ = d_theta``, with ``hook``'s observables; its ``sde_chunk``
-    simulates the SDE of ``order`` 1 (drift b0) or 2 (b0 + lr·b1), docs/theory.md §3 (``sga_chunk``
-    does not depend on it: SGA runs take order 1's module), and its ``sga_chunk`` trains with
-    ``optimizer`` (:data:`invariant.optimizers.OPTIMIZERS`).
+    dimension ``d`` with ``dim θ = d_theta``, with ``hook``'s observables; its ``sga_chunk``
+    trains with ``optimizer`` (:data:`invariant.optimizers.OPTIMIZERS`), its ``sde_chunk``
+    simulates that optimiser's SDE of ``order`` 1 or 2 (docs/theory.md §3, §4b; only
+    consensus's SDE kernels differ from SGD's: the others read their coefficients at run time).
+    SGA runs take order 1's module.
 
     States of dimension ``d <= scratch.STACK_D_MAX`` get kernels specialised for
     ``(d, d_theta)``, whose per-chain vectors live on the stack
@@ -151,7 +161,8 @@ def kernels_text(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), or
     constants = {}
     if small:
         constants.update(D=(int(d), "the state dimension these kernels are specialised for, and dθ"),
-                         D_THETA=int(d_theta), D_TRI=(int(d * (d + 1) // 2), "entries of a packed symmetric D × D matrix"))
+                         D_THETA=int(d_theta), D_TRI=(int(d * (d + 1) // 2), "entries of a packed symmetric D × D matrix"),
+                         D_FLOW=(3 * int(d), "three rows of D: scratch of the SDE drift's central difference"))
     constants.update(
         Q_TRI=(1 if small else 8, "outer products queued before they are added to the packed covariance sums"),
         N_STD=(len(STANDARD_OBSERVABLES), "g, |x|², θ·∇θg, ω·∇ωg, |∇θg|², |∇ωg|²"),
@@ -160,10 +171,11 @@ def kernels_text(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), or
         N_OBS_MAX=(n_obs + len(APPLIED_OBSERVABLES), "N_OBS + N_APPLIED"),
         # one module per order, so order-1 chain loops carry no branch for b1 (it cost the
         # 2-D step 7–10 %)
-        USE_B1=(order == 2, "the SDE chains' drift is b0 + lr·b1 (order 2) or b0 (order 1), docs/theory.md §3"),
+        USE_B1=(order == 2 or optimizer == "consensus",
+                "the SDE drift uses the Hessian–vector products u, v (order 2, or consensus), docs/theory.md §3"),
         HOOK_WORK=(int(hook.work) if hook.rng else 0, "work rows of the hook's scratch"),
         HOOK_ROWS=(hook.rows, "rows of the hook's scratch: its work rows, then copies of x and ∇g"),
-        **optimizer_constants(optimizer, d),
+        **optimizer_constants(optimizer, d, order),
     )
     constants.update(hook.constants)
     parts = ["step.py", "chain.py", "scratch_stack.py" if small else "scratch_heap.py", *hook.parts, "cpu_chains.py"]

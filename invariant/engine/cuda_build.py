@@ -213,7 +213,7 @@ _DEVICE_IMPORTS = ("import math", "import numpy as np", "from numba import cuda,
 
 
 def kernels_text(game_module: str, d: int, d_theta: int, hook: Hook = _NO_HOOK, dtype: str = "float64",
-                 optimizer: str = "sgd") -> str:
+                 optimizer: str = "sgd", order: int = 1) -> str:
     """The source of :func:`kernels`' module."""
     float32 = dtype == "float32"
     n_obs = n_observables(hook)
@@ -225,7 +225,7 @@ def kernels_text(game_module: str, d: int, d_theta: int, hook: Hook = _NO_HOOK, 
         N_STD=len(build.STANDARD_OBSERVABLES), N_APPLIED=len(build.APPLIED_OBSERVABLES), N_OBS=n_obs,
         HOOK_WORK=int(hook.work) if hook.rng else 0,
         HOOK_ROWS=(max(hook.rows, 1), "rows of the hook's scratch (its work rows and copies of x, ∇g; at least one)"),
-        **build.optimizer_constants(optimizer, d),
+        **build.optimizer_constants(optimizer, d, order),
     )
     constants.update(hook.constants)
     imports, binds, funcs, aliases = game_source(game_module, float32)
@@ -238,14 +238,15 @@ def kernels_text(game_module: str, d: int, d_theta: int, hook: Hook = _NO_HOOK, 
 
 
 def kernels(game_module: str, d: int, d_theta: int, hook: Hook = _NO_HOOK, dtype: str = "float64",
-            optimizer: str = "sgd"):
+            optimizer: str = "sgd", order: int = 1):
     """The CUDA kernel module (``sde_kernel``, ``sga_kernel``) for ``game_module`` and states
     of dimension ``d`` with ``dim θ = d_theta``, accumulating ``hook``'s observables.
 
     State vectors are thread-local arrays of the compile-time length ``d`` (registers for
     small ``d``); ``dtype`` (``"float64"`` or ``"float32"``) is that of the state and of the
     game's constants, accumulators are float64 in both; ``sga_kernel`` trains with
-    ``optimizer`` (:data:`invariant.optimizers.OPTIMIZERS`).
+    ``optimizer`` (:data:`invariant.optimizers.OPTIMIZERS`), ``sde_kernel`` simulates its SDE of
+    ``order`` (only consensus's differs from SGD's).
     """
-    text = kernels_text(game_module, d, d_theta, hook, dtype, optimizer)
+    text = kernels_text(game_module, d, d_theta, hook, dtype, optimizer, order)
     return build.load_generated(f"invariant_cuda_{dtype}", text, game_module)

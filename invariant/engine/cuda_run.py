@@ -55,7 +55,8 @@ class DeviceChains:
         cuda = require()
         game = cfg.game
         self.cuda, self.cfg, self.state, self.states = cuda, cfg, state, states
-        self.k = cuda_build.kernels(game.kernels, game.d, game.d_theta, hook, cfg.dtype, cfg.scheme.optimizer.name)
+        self.k = cuda_build.kernels(game.kernels, game.d, game.d_theta, hook, cfg.dtype, cfg.scheme.optimizer.name,
+                                    cfg.scheme.order if cfg.dynamics == "sde" else 1)
         f = np.dtype(cfg.dtype).type
         self.f = f
         self.dev = {k: cuda.to_device(np.asfortranarray(v if k not in ("X", "opt_state") else v.astype(f)))
@@ -80,10 +81,10 @@ class DeviceChains:
     def _launch(self, launch, head, books):
         cfg, sch, f = self.cfg, self.cfg.scheme, self.f
         if cfg.dynamics == "sde":
-            s_th, s_om = sch.b1_signs
-            scale = math.sqrt(cfg.dt * sch.lr / sch.batch_size)
-            self.k.sde_kernel[launch](*head, f(sch.lr), f(scale), f(cfg.dt), sch.order == 2, f(s_th), f(s_om),
-                                      *books)
+            c = sch.sde
+            scale = math.sqrt(cfg.dt * c.lr / sch.batch_size)
+            self.k.sde_kernel[launch](*head, tuple(map(f, c.drift)), tuple(map(f, c.noise)), f(scale), f(cfg.dt),
+                                      c.uses_hvp, *books)
         else:
             self.k.sga_kernel[launch](*head, f(sch.lr), sch.batch_size, SCHEME_ID[sch.name], self.dev["opt_state"],
                                       self.op, *books)

@@ -465,7 +465,9 @@ def chain_kernels(cfg, hook):
     (``sde_chunk`` of the SDE's order, or ``sga_chunk``, which order-1 modules carry)."""
     game = cfg.game
     if cfg.dynamics == "sde":
-        return kernels(game.kernels, game.d, game.d_theta, hook, cfg.scheme.order), "sde_chunk"
+        # only consensus's SDE kernels differ from SGD's (the coefficients are arguments)
+        opt = cfg.scheme.optimizer.name if cfg.scheme.optimizer.name == "consensus" else "sgd"
+        return kernels(game.kernels, game.d, game.d_theta, hook, cfg.scheme.order, opt), "sde_chunk"
     return kernels(game.kernels, game.d, game.d_theta, hook, 1, cfg.scheme.optimizer.name), "sga_chunk"
 
 
@@ -481,9 +483,9 @@ def _cpu_advance(cfg, hook, s, streams, step0):
         books = (step0(), n, cfg.burn_steps, cfg.stat_every, cfg.thin, r2max, s["draws"], s["shift"],
                  s["acc_n"], s["acc_s1"], s["acc_s2"], s["acc_obs"])
         if cfg.dynamics == "sde":
-            s_th, s_om = sch.b1_signs
-            scale = math.sqrt(cfg.dt * sch.lr / sch.batch_size)
-            k.sde_chunk(*common, sch.lr, scale, cfg.dt, s_th, s_om, *books)
+            c = sch.sde
+            scale = math.sqrt(cfg.dt * c.lr / sch.batch_size)
+            k.sde_chunk(*common, c.drift, c.noise, scale, cfg.dt, *books)
         else:
             k.sga_chunk(*common, sch.lr, sch.batch_size, SCHEME_ID[sch.name], s["opt_state"], op, *books)
 

@@ -8,6 +8,7 @@ module at run time: the placeholders below only say what each name is.
 # --- constants of every engine module (invariant.engine.build, cuda_build)
 D = 1  # state dimension (stack kernels and CUDA: a compile-time constant)
 D_THETA = 1  # dim θ: x = (θ, ω)
+D_FLOW = 3  # 3·D: three stack rows of scratch for the SDE drift's central difference
 D_TRI = 1  # entries of a packed symmetric D × D matrix
 Q_TRI = 1  # outer products queued before they join the packed covariance sums (1 or 8)
 N_STD = 6  # standard observables (build.STANDARD_OBSERVABLES)
@@ -18,6 +19,8 @@ USE_B1 = False  # the SDE drift is b0 + lr·b1 (order 2) or b0 (order 1)
 OPTIMIZER = 0  # the SGA chains' optimiser (invariant.optimizers.OPTIMIZER_ID; 0 is SGD)
 N_S = 0  # vectors of the optimiser's state per chain (0, 1 or 2 of length D)
 D_S = 1  # entries of a stack vector holding the optimiser's state (N_S·D, at least 1)
+FLOW_B1 = False  # the SDE drift adds k_flow (∇b₀)b₀ (consensus at order 2)
+NOISE_HVP = False  # the SDE noise adds γ H L z′ (consensus)
 HOOK_WORK = 0  # work rows of a hook that draws (Hook.work)
 HOOK_ROWS = 0  # rows of the hook's scratch array
 MAX_BATCHES = 256  # the scheduler's batch sums per window (invariant.schedule)

@@ -33,7 +33,7 @@ from invariant.engine.templates.chain import (
     _stop,
     _unstage,
 )
-from invariant.engine.templates.scratch_stack import _dims, _svec, _tri, _tri_queue, _vec
+from invariant.engine.templates.scratch_stack import _dims, _flow_work, _svec, _tri, _tri_queue, _vec
 from invariant.engine.templates.step import _drift, _em_update
 
 # </header>
@@ -126,14 +126,15 @@ def _block(blk, n_blocks, n_chains):
 
 
 @njit(cache=True, parallel=True)
-def sde_chunk(X, status, div_step, div_x, p, data, streams, d_theta, lr, scale, dt, s_th, s_om,
+def sde_chunk(X, status, div_step, div_x, p, data, streams, d_theta, kc, kn, scale, dt,
               step0, n_steps, burn, stat_every, thin, r2max, draws, shift, acc_n,
               acc_s1, acc_s2, acc_obs):
-    """Advance every live chain by ``n_steps`` Euler–Maruyama steps (docs/theory.md §3).
+    """Advance every live chain by ``n_steps`` Euler–Maruyama steps (docs/theory.md §3, §4b).
 
-    ``x ← x + dt·b(x) + scale·L(x) z`` with ``scale = sqrt(dt·lr/N)`` and ``b = b0 + lr·b1``
-    (``b1`` with ``s_th``, ``s_om`` the scheme's signs) where the module's ``USE_B1``, else
-    ``b0``; chain ``c`` draws only from its PCG64 stream ``streams[c]``
+    ``x ← x + dt·b(x) + scale·P(L(x) z + γ H L(x) z′)`` with ``scale = sqrt(dt·lr/N)``, the
+    drift ``b`` of coefficients ``kc`` and the noise's ``kn = (s_om, γ)``
+    (:class:`invariant.optimizers.SDECoefficients`; the Hessian–vector products where the
+    module's ``USE_B1``); chain ``c`` draws only from its PCG64 stream ``streams[c]``
     (:mod:`invariant.engine.pcg64`; the words are updated in place), so results do not
     depend on the number of threads.  A hook that draws random numbers gets its own
     stream ``streams[n_chains + c]`` (``streams`` then holds 2·n_chains rows), so the chains
@@ -151,6 +152,9 @@ def sde_chunk(X, status, div_step, div_x, p, data, streams, d_theta, lr, scale, 
         w = _vec(d)
         b = _vec(d)
         z = _vec(d)
+        z2 = _vec(d)
+        hv = _vec(d)
+        fw = _flow_work(d)
         xc = _vec(d)
         sh = _vec(d)
         s1 = _vec(d)
@@ -181,7 +185,7 @@ def sde_chunk(X, status, div_step, div_x, p, data, streams, d_theta, lr, scale, 
             while True:  # once, and once more to replay a chain found outside
                 out = -1
                 for step in range(start, upto + 1):  # every pass ends at an event
-                    _drift(x, p, data, lr, USE_B1, s_th, s_om, dth, gx, u, v, w, b)
+                    _drift(x, p, data, USE_B1, kc, dth, gx, u, v, w, fw, b)
                     if step == nxt:
                         # the escape test, at the events only (no test per step) and before
                         # x_step is booked or kept
@@ -200,7 +204,7 @@ def sde_chunk(X, status, div_step, div_x, p, data, streams, d_theta, lr, scale, 
                                                  burn, stat_every, thin, draws, sh, s1, s2, yq,
                                                  so, obs, hrng, hwork)
                             nxt = min(ns, nd, step + CHECK_EVERY, upto)
-                    _em_update(x, p, data, rng, dt, scale, b, z)
+                    _em_update(x, p, data, rng, dt, scale, kn, dth, b, z, z2, hv)
                 if _pass_done(c, out, replay, x, xc, xc, xc, 0, rng, rc, status, div_step, div_x):
                     break
                 start = nxt = jc

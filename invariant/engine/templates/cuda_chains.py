@@ -98,11 +98,11 @@ def _store(c, X, states, rng, hrng, x):
 
 
 @cuda.jit(cache=not simulated())
-def sde_kernel(X, status, div_step, div_x, p, data, states, lr, scale, dt, use_b1, s_th, s_om, step0, n_steps,
+def sde_kernel(X, status, div_step, div_x, p, data, states, kc, kn, scale, dt, use_b1, step0, n_steps,
                burn, stat_every, thin, r2max, draws, shift, acc_n, acc_s1, acc_s2, acc_obs):
-    """Advance chain ``c`` (this thread) by ``n_steps`` Euler–Maruyama steps (docs/theory.md §3),
-    as the CPU ``sde_chunk`` does: ``x ← x + dt·b(x) + scale·L(x) z``; the chain's sums are
-    staged in thread-local memory for the chunk."""
+    """Advance chain ``c`` (this thread) by ``n_steps`` Euler–Maruyama steps (docs/theory.md §3, §4b),
+    as the CPU ``sde_chunk`` does: ``x ← x + dt·b(x) + scale·P(L(x) z + γ H L(x) z′)``; the
+    chain's sums are staged in thread-local memory for the chunk."""
     c = cuda.grid(1)
     if c >= X.shape[0] or status[c] != 0:
         return
@@ -113,6 +113,9 @@ def sde_kernel(X, status, div_step, div_x, p, data, states, lr, scale, dt, use_b
     w = cuda.local.array(D, _F)
     b = cuda.local.array(D, _F)
     z = cuda.local.array(D, _F)
+    z2 = cuda.local.array(D, _F)
+    hv = cuda.local.array(D, _F)
+    fw = cuda.local.array((3, D), _F)
     sh = cuda.local.array(D, float64)
     s1 = cuda.local.array(D, float64)
     s2 = cuda.local.array(D_TRI, float64)
@@ -129,13 +132,13 @@ def sde_kernel(X, status, div_step, div_x, p, data, states, lr, scale, dt, use_b
     nxt = min(ns, nd)
     for k in range(n_steps):
         step = step0 + k
-        _drift(x, p, data, lr, use_b1, s_th, s_om, D_THETA, gx, u, v, w, b)
+        _drift(x, p, data, use_b1, kc, D_THETA, gx, u, v, w, fw, b)
         if step == nxt:
             # book-keeping of x_step uses the gradient the drift just computed
             n, q, ns, nd = _book(c, step, n, q, ns, nd, x, gx, p, data, D_THETA, burn, stat_every, thin, draws,
                                  sh, s1, s2, yq, so, obs, hrng, hwork)
             nxt = min(ns, nd)
-        _em_update(x, p, data, rng, dt, scale, b, z)
+        _em_update(x, p, data, rng, dt, scale, kn, D_THETA, b, z, z2, hv)
         if _escaped(x, r2max):
             _stop(c, step + 1, x, status, div_step, div_x)
             break

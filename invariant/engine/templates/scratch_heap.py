@@ -35,3 +35,9 @@ def _tri_queue(d):
 def _svec(d):
     # the optimiser's state: N_S vectors of length d (one entry when it has none)
     return np.empty(max(1, N_S * d))
+
+
+@njit(cache=True, inline="always")
+def _flow_work(d):
+    # three rows of scratch for the SDE drift's central difference (FLOW_B1)
+    return np.empty((3, d))

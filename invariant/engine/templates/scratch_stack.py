@@ -7,7 +7,7 @@ over them unroll and the vectors live in registers.
 from numba import carray, njit
 
 from invariant.engine.scratch import stack_ptr
-from invariant.engine.templates._stub import D_S, D_THETA, D_TRI, D
+from invariant.engine.templates._stub import D_FLOW, D_S, D_THETA, D_TRI, D
 
 # </header>
 
@@ -39,3 +39,9 @@ def _tri_queue(d):
 def _svec(d):
     # the optimiser's state: N_S vectors of length D (one entry when it has none)
     return carray(stack_ptr(D_S), D_S)
+
+
+@njit(cache=True, inline="always")
+def _flow_work(d):
+    # three rows of scratch for the SDE drift's central difference (FLOW_B1)
+    return carray(stack_ptr(D_FLOW), (3, D))

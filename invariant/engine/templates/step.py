@@ -11,7 +11,16 @@ import math
 
 from numba import njit
 
-from invariant.engine.templates._stub import OPTIMIZER, _batch_grad, _grad, _hvp, _loss, _noise
+from invariant.engine.templates._stub import (
+    FLOW_B1,
+    NOISE_HVP,
+    OPTIMIZER,
+    _batch_grad,
+    _grad,
+    _hvp,
+    _loss,
+    _noise,
+)
 
 # </header>
 
@@ -36,11 +45,13 @@ def _block_hvps(x, p, data, gx, dth, w, u, v):
 
 
 @njit(cache=True, inline="always")
-def _drift(x, p, data, lr, use_b1, s_th, s_om, dth, gx, u, v, w, out):
-    # b = b0 + lr·b1 (docs/theory.md §3) from ∇g and two Jacobian–vector products:
-    # u = H (gθ, 0) = (Hθθ gθ, Hωθ gθ), v = H (0, gω) = (Hθω gω, Hωω gω).
-    # sml: b1 = (−½Hθθgθ + ½Hθωgω, ½Hωθgθ − ½Hωωgω); alt-d flips the θ game term,
-    # alt-g the ω one: s_th, s_om = (+1, +1), (−1, +1), (+1, −1).
+def _drift0(x, p, data, use_b1, kc, dth, gx, u, v, w, out):
+    # b = (−∇θg + k_tu u_θ + k_tv v_θ, k_o ∇ωg + k_ou u_ω + k_ov v_ω) with the Jacobian–vector
+    # products u = H (gθ, 0) = (Hθθ gθ, Hωθ gθ), v = H (0, gω) = (Hθω gω, Hωω gω) and
+    # kc = (k_o, k_tu, k_tv, k_ou, k_ov, k_flow) (docs/theory.md §3, §4b;
+    # invariant.optimizers.sde_coefficients).  Plain SGDA's order 2 is k_o = 1 and
+    # (k_tu, k_tv, k_ou, k_ov) = lr/2 (−1, s_th, s_om, −1): ALT-D flips the θ game term,
+    # ALT-G the ω one
     d = x.shape[0]
     _grad(x, p, data, gx)
     for i in range(dth):
@@ -49,21 +60,66 @@ def _drift(x, p, data, lr, use_b1, s_th, s_om, dth, gx, u, v, w, out):
     # knows, and its wraparound select turns the vectorised loop into gathers and scatters
     go = gx[dth:]
     oo = out[dth:]
+    k_o = kc[0]
     for i in range(d - dth):
-        oo[i] = go[i]
+        oo[i] = k_o * go[i]
     if use_b1:
         _block_hvps(x, p, data, gx, dth, w, u, v)
         for i in range(dth):
-            out[i] += lr * (-0.5 * u[i] + 0.5 * s_th * v[i])
+            out[i] += kc[1] * u[i] + kc[2] * v[i]
         for i in range(dth, d):
-            out[i] += lr * (0.5 * s_om * u[i] - 0.5 * v[i])
+            out[i] += kc[3] * u[i] + kc[4] * v[i]
+
+
+FLOW_STEP = 6.0e-6  # invariant.schemes.FLOW_STEP: ≈ ε^(1/3), truncation and rounding balance
 
 
 @njit(cache=True, inline="always")
-def _em_update(x, p, data, rng, dt, scale, b, z):
-    # x ← x + dt·b + scale·L(x) z, b the drift at x (docs/theory.md §3)
+def _drift(x, p, data, use_b1, kc, dth, gx, u, v, w, fw, out):
+    # the SDE's drift (_drift0), plus k_flow (∇b₀)b₀ by a central difference along b₀ where
+    # FLOW_B1 (consensus at order 2; invariant.schemes.flow_derivative takes the same step),
+    # fw three rows of scratch.  gx then holds ∇g(x) again
+    _drift0(x, p, data, use_b1, kc, dth, gx, u, v, w, out)
+    if FLOW_B1:
+        d = x.shape[0]
+        nb = 0.0
+        nx = 0.0
+        for i in range(d):
+            nb += out[i] * out[i]
+            nx += x[i] * x[i]
+        if nb > 0.0:
+            h = FLOW_STEP * (1.0 + math.sqrt(nx)) / math.sqrt(nb)
+            xs = fw[0]
+            bp = fw[1]
+            bm = fw[2]
+            for i in range(d):
+                xs[i] = x[i] + h * out[i]
+            _drift0(xs, p, data, use_b1, kc, dth, gx, u, v, w, bp)
+            for i in range(d):
+                xs[i] = x[i] - h * out[i]
+            _drift0(xs, p, data, use_b1, kc, dth, gx, u, v, w, bm)
+            c = kc[5] / (2.0 * h)
+            for i in range(d):
+                out[i] += c * (bp[i] - bm[i])
+            _grad(x, p, data, gx)
+
+
+@njit(cache=True, inline="always")
+def _em_update(x, p, data, rng, dt, scale, kn, dth, b, z, z2, hv):
+    # x ← x + dt·b + scale·P(L(x) z + γ H L(x) z′), b the drift at x, kn = (s_om, γ) and
+    # P = blockdiag(I, s_om I) (docs/theory.md §3, §4b); z′ is drawn where NOISE_HVP (consensus)
+    d = x.shape[0]
     _noise(x, p, data, rng, z)
-    for i in range(x.shape[0]):
+    if NOISE_HVP:
+        _noise(x, p, data, rng, z2)
+        _hvp(x, p, data, z2, hv)
+        for i in range(d):
+            z[i] += kn[1] * hv[i]
+    s_om = kn[0]
+    if s_om != 1.0:
+        for i in range(dth, d):
+            z[i] *= s_om
+    for i in range(d):
         x[i] += dt * b[i] + scale * z[i]
 
 
@@ -209,11 +265,12 @@ def _opt_update(x, s, p, data, rng, batch_size, scheme, lr, dth, gb, gc, hv, op,
         _field(gc, p, data, rng, batch_size, gb)
         for i in range(d):
             x[i] += -lr * gb[i] if i < dth else lr_om * gb[i]
-    elif OPTIMIZER == 3:  # optimistic: x⁺ = x − η̃(2F̂ₖ − F̂ₖ₋₁); s holds −F̂ₖ₋₁
+    elif OPTIMIZER == 3:  # optimistic: x⁺ = x − η̃(2F̂ₖ − F̂ₖ₋₁); s holds −F̂ₖ₋₁, and the
+        # first step is plain GDA (x₋₁ = x₀: F̂₋₁ = F̂₀), which keeps the mean's order 2
         _field(x, p, data, rng, batch_size, gb)
         for i in range(d):
             f = -gb[i] if i < dth else gb[i]
-            x[i] += (lr if i < dth else lr_om) * (2.0 * f - s[i])
+            x[i] += (lr if i < dth else lr_om) * (2.0 * f - (f if k == 0 else s[i]))
             s[i] = f
     elif OPTIMIZER == 4:  # consensus: x⁺ = x − η̃(F̂ + γ H ∇̂g), ∇̂g from batches of its own
         _field(x, p, data, rng, batch_size, gb)

@@ -73,11 +73,12 @@ def discrete_paths(X0, m_init, p, data, streams, dth, lr, batch_size, scheme, k,
 
 
 @njit(cache=True, parallel=True)
-def sde_paths(X0, m_init, p, data, streams, twins, dth, lr, batch_size, use_b1, s_th, s_om, k, m, Lam,
+def sde_paths(X0, m_init, p, data, streams, twins, dth, lr, batch_size, use_b1, kc, k, m, Lam,
               xbar_f, xbar_c, sx_f, sxx_f, sx_c, sxx_c):
     """Euler–Maruyama paths at dt = lr/(2m) (fine) and lr/m (coarse) sharing their Brownian
     increments: the coarse step replays the fine steps' two normal vectors through the twin
-    stream twins[b] (the words of streams[b]), L(x)(z1 + z2) = noise(z1) + noise(z2)."""
+    stream twins[b] (the words of streams[b]), L(x)(z1 + z2) = noise(z1) + noise(z2).  The
+    drift's coefficients kc as the engine's (invariant.optimizers.SDECoefficients)."""
     n, d = X0.shape
     nb = streams.shape[0]
     dt_c = lr / m
@@ -95,6 +96,7 @@ def sde_paths(X0, m_init, p, data, streams, twins, dth, lr, batch_size, use_b1, 
         v = np.empty(d)
         w = np.empty(d)
         bb = np.empty(d)
+        fw = np.empty((3, d))
         z = np.empty(d)
         z2 = np.empty(d)
         delta = np.empty(d)
@@ -114,13 +116,13 @@ def sde_paths(X0, m_init, p, data, streams, twins, dth, lr, batch_size, use_b1, 
             for j in range(k):
                 for _s in range(m):
                     for _h in range(2):
-                        _drift(xf, p, data, lr, use_b1, s_th, s_om, dth, gx, u, v, w, bb)
+                        _drift(xf, p, data, use_b1, kc, dth, gx, u, v, w, fw, bb)
                         _noise(xf, p, data, rng, z)
                         for i in range(d):
                             delta[i] = scale * z[i]
                             xf[i] += dt_f * bb[i] + delta[i]
                         _cv_add(Lam, j + 1, delta, cvf)
-                    _drift(xc, p, data, lr, use_b1, s_th, s_om, dth, gx, u, v, w, bb)
+                    _drift(xc, p, data, use_b1, kc, dth, gx, u, v, w, fw, bb)
                     _noise(xc, p, data, tw, z)
                     _noise(xc, p, data, tw, z2)
                     for i in range(d):
