@@ -79,7 +79,7 @@ def _holds3(h) -> str:
 def hormander_summary(h) -> str:
     """The constants of a :class:`~invariant.conditions.Hormander` result, in a few words."""
     if h.method == "kalman":
-        return f"Kalman rank {h.rank} of {h.rank if h.holds else '>' + str(h.rank)}, s_min = {_f(h.s_min, '.3g')} (tolerance {_f(h.tolerance, '.2g')})"
+        return f"Kalman rank {h.rank} of {h.depth + 1}, s_min = {_f(h.s_min, '.3g')} (tolerance {_f(h.tolerance, '.2g')})"
     if h.method == "brackets":
         tol = h.tolerance.get(str(h.depth)) if isinstance(h.tolerance, dict) else h.tolerance
         return (f"brackets to depth {h.depth} at {h.points} searched points, min s_d = {_f(h.s_min, '.3g')} "
