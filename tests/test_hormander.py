@@ -34,7 +34,7 @@ def test_kalman_rank_against_hand_computed_ranks():
     # equal eigenvalues: Aσ ∥ σ, rank 1
     k = kalman(-np.eye(2), np.array([[1.0], [1.0]]))
     assert k.rank == 1 and not k.controllable and k.s_min <= k.tolerance
-    assert k.tolerance == pytest.approx((2 * 4 + 2) * np.finfo(float).eps)
+    assert k.tolerance == pytest.approx((2 * 2 + 2) * np.finfo(float).eps, rel=1e-12, abs=0)  # K is 2 × 2
     # an integrator chain: noise at its end reaches all 3 coordinates, at its start none beyond it
     N = np.diag([1.0, 1.0], k=1)
     assert kalman(N, np.eye(3)[:, [2]]).rank == 3
