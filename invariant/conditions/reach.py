@@ -97,19 +97,20 @@ def search_reachability(prob: Problem, loc: Local | None, ly: Lyapunov, starts, 
     out.flows["radius"] = RK
     f = out.flows
     out.holds = f["entered"] == f["points"] and not f["out_of_budget"]
-    link3 = f"locally controllable at x* = {fmt_vec(xs)} (Kalman, s_min = {k.s_min:.3g})"
     if out.holds:
         out.reason = (f"the noise-free flow from all {f['points']} searched points in |x| ≤ {RK:.3g} (which C4 makes "
-                      f"every path enter) reaches |x − x*| ≤ {rho:.3g}, where V_Q decreases, by t = {f['longest']:.3g}; "
-                      + link3)
+                      f"every path enter) enters the ellipsoid N ⊂ {{|x − x*| ≤ {rho:.3g}}}, where V_Q decreases, by "
+                      f"t = {f['longest']:.3g}; locally controllable at x* = {fmt_vec(xs)} (Kalman, s_min = {k.s_min:.3g})")
+    elif f["failed"] == 0:
+        out.reason = (f"the evaluation budget ({FLOW_EVALS}) was spent after {f['entered']} of the {f['points']} "
+                      f"noise-free flows from |x| ≤ {RK:.3g} had entered N around x* = {fmt_vec(xs)}")
     else:
-        out.reason = (f"{f['failed']} of the {f['points']} noise-free flows from |x| ≤ {RK:.3g} did not reach "
-                      f"|x − x*| ≤ {rho:.3g} (x* = {fmt_vec(xs)}) by t = {f['t_max']:.3g}"
+        w = out.worst[0]
+        stays = np.linalg.norm(prob.b(np.asarray(w["x"]))) <= 1e-9 * max(1.0, w["r"])
+        out.reason = (f"{f['failed']} of the {f['points']} noise-free flows from |x| ≤ {RK:.3g} did not enter "
+                      f"N ⊂ {{|x − x*| ≤ {rho:.3g}}} (x* = {fmt_vec(xs)}) by t = {f['t_max']:.3g}"
                       + (" (stopped at the third)" if f["failed"] >= 3 else "")
-                      + (" (evaluation budget spent)" if f["out_of_budget"] else "")
-                      + (f", e.g. from {fmt_vec(out.worst[0]['x'])}" if out.worst else "")
-                      + (" (a zero of b: the flow stays there)" if out.worst and np.linalg.norm(
-                          prob.b(np.asarray(out.worst[0]["x"]))) <= 1e-9 * max(1.0, out.worst[0]["r"]) else ""))
+                      + f", e.g. from {fmt_vec(w['x'])}" + (" (a zero of b: the flow stays there)" if stays else ""))
     return out
 
 
