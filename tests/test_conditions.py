@@ -216,10 +216,10 @@ def test_dirac_weight_decay_is_dissipative():
     shipped = conditions.check_config(config.load(DATA / "dirac_weight_decay.toml"))
     assert shipped.dissipativity.holds and shipped.lyapunov.holds and shipped.verdict == "exists"
     assert "C3 fails" in shipped.reason
-    # WGAN + weight decay is affine: exact; hypoelliptic, so the note says μ is unique anyway
+    # WGAN + weight decay is affine: exact; hypoelliptic (Kalman), so μ is unique without C3
     w = conditions.check(dirac.make(loss="wgan", regularizer="weight-decay", gamma=0.3, lam=0.3),
                          Scheme("alt-d", 0.05, 4, 2))
-    assert w.exact and w.verdict == "exists" and w.ellipticity.lambda_min == 0.0
+    assert w.exact and w.verdict == "unique (hypoelliptic)" and w.ellipticity.lambda_min == 0.0
     assert any("Kalman" in n for n in w.notes)
 
 
@@ -316,7 +316,8 @@ def test_check_every_data_config(path, tmp_path, capsys, monkeypatch):
                         ("bounded_diffusion", ("holds", "sup_norm")), ("lyapunov", ("holds", "R_star"))):
         for f in fields:
             assert f in c[key], (key, f)
-    assert c["verdict"] in ("unique", "exists", "not established") and c["reason"]
+    assert c["verdict"] in ("unique", "unique (hypoelliptic)", "exists", "not established") and c["reason"]
+    assert "holds" in c["hormander"] and "holds" in c["reachability"]
     assert c["searched"]["method"] in ("exact", "search")
     assert seconds < 30, f"{path.name}: {seconds:.1f} s"
 

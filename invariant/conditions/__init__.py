@@ -14,9 +14,13 @@ or ``b0`` (order 1) and ``σσᵀ = (lr/N) blockdiag(Σ_θ, Σ_ω)`` (docs/theor
   ``AᵀQ + QA = −I`` of the drift's linearisation ``A`` at its equilibrium ``x*`` (this proves
   a stable but non-normal drift, where C2 fails), or for a user function;
 
-and gives a verdict (:func:`verdict`): ``"unique"`` (C3 + C4 with bounded σ), ``"exists"``
-(C4 without ellipticity or with unbounded σ) or ``"not established"``, with a one-sentence
-reason naming the failing condition.  :func:`local_analysis` finds the equilibria of ``b0``
+and, where C3 fails, Hörmander's bracket condition (:class:`Hormander`; Kalman's rank
+condition for an affine drift) and the reachability of a stable equilibrium
+(:class:`Reachability`), docs/theory.md §4.4; and gives a verdict (:func:`verdict`):
+``"unique"`` (C3 + C4 with bounded σ), ``"unique (hypoelliptic)"`` (C4 with bounded σ,
+Hörmander's condition and reachability, without C3), ``"exists"`` (C4 without ellipticity or
+with unbounded σ) or ``"not established"``, with a one-sentence reason naming the failing
+condition.  :func:`local_analysis` finds the equilibria of ``b0``
 and of ``b0 + lr·b1`` and reads their Jacobian eigenvalues (rotation, contraction,
 instability) for every scheme's game term, in the style of Mescheder et al. (2018).
 
@@ -44,7 +48,8 @@ Modules: :mod:`.results` (the dataclasses), :mod:`.linalg` (Lyapunov equation, s
 maxima, Kalman rank), :mod:`.affine` (the exact path), :mod:`.shells` (what the search
 samples and refines), :mod:`.search` (C1–C3 searched), :mod:`.lyapunov` (the candidates
 ``V`` and C4 searched), :mod:`.local` (equilibria and linearisations), :mod:`.assess`
-(:func:`check` and the verdict), :mod:`.text` (:func:`format_report`).  The options are
+(:func:`check` and the verdict), :mod:`.hormander` (the bracket condition), :mod:`.reach`
+(reachability), :mod:`.text` (:func:`format_report`).  The options are
 validated in :mod:`invariant.options.conditions`.
 """
 from __future__ import annotations
@@ -52,10 +57,10 @@ from __future__ import annotations
 from ..options.conditions import DEFAULTS, validate_options
 from .affine import affine_drift, exact_conditions
 from .assess import check, check_config, verdict
-from .linalg import lyapunov_matrix, sphere_max
+from .linalg import kalman, lyapunov_matrix, sphere_max
 from .local import local_analysis
-from .results import (BoundedDiffusion, BoundedJacobian, Conditions, Dissipativity, Ellipticity, Equilibrium, Local,
-                      Lyapunov, Searched)
+from .results import (BoundedDiffusion, BoundedJacobian, Conditions, Dissipativity, Ellipticity, Equilibrium,
+                      Hormander, Local, Lyapunov, Reachability, Searched)
 from .search import search_conditions
 from .text import format_report
 
@@ -68,6 +73,8 @@ __all__ = [
     "Dissipativity",
     "Ellipticity",
     "Lyapunov",
+    "Hormander",
+    "Reachability",
     "Equilibrium",
     "Local",
     "Conditions",
@@ -78,6 +85,7 @@ __all__ = [
     "search_conditions",
     "local_analysis",
     "lyapunov_matrix",
+    "kalman",
     "sphere_max",
     "verdict",
     "format_report",

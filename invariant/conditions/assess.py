@@ -1,5 +1,6 @@
 """The verdict on a unique invariant measure for one SDE: C1–C4 by the exact or the searched
-path, the local analysis, and notes that explain the verdict (``docs/theory.md §4``)."""
+path, Hörmander's condition and reachability where the noise is degenerate, the local
+analysis, and notes that explain the verdict (``docs/theory.md §4``)."""
 from __future__ import annotations
 
 import time
@@ -7,24 +8,31 @@ import time
 import numpy as np
 
 from .. import exact
-from ..options.conditions import LYAPUNOV_BUILTIN, validate_options
+from ..options.conditions import LYAPUNOV_BUILTIN, SMALL_D, budget, validate_options
 from ..schemes import Scheme
+from . import hormander, reach
 from .affine import affine_drift, exact_conditions
 from .linalg import controllable, lyapunov_matrix
 from .local import local_analysis
 from .lyapunov import choose, norm2, quadratic, user
-from .results import BoundedDiffusion, Conditions, Dissipativity, Ellipticity, Local, Lyapunov, Searched
+from .results import (BoundedDiffusion, Conditions, Dissipativity, Ellipticity, Hormander, Local, Lyapunov,
+                      Reachability, Searched)
 from .search import search_conditions
-from .shells import sigma_source
-from .text import fmt_vec, vname
+from .shells import Problem, shell_points, sigma_source
+from .text import fmt_vec, hormander_summary, reach_summary, vname
 
 
 def verdict(bounded_diffusion: BoundedDiffusion, ellipticity: Ellipticity, lyapunov: Lyapunov,
-            dissipativity: Dissipativity | None = None) -> tuple[str, str]:
-    """``("unique" | "exists" | "not established", one-sentence reason)`` (docs/theory.md §4).
+            dissipativity: Dissipativity | None = None, hormander: Hormander | None = None,
+            reachability: Reachability | None = None) -> tuple[str, str]:
+    """``("unique" | "unique (hypoelliptic)" | "exists" | "not established", one-sentence reason)``
+    (docs/theory.md §4).
 
-    ``unique``: C3 and C4 hold with bounded σ; ``exists``: C4 holds but C3 (or the bound on
-    σ) fails; otherwise ``not established``, naming the failing condition.
+    ``unique``: C3 and C4 hold with bounded σ; ``unique (hypoelliptic)``: C3 fails but C4 holds
+    with bounded σ, Hörmander's condition holds at every point examined and a stable
+    equilibrium is reachable (§4.4); ``exists``: C4 holds but C3 (or the bound on σ) fails
+    and hypoellipticity was not shown; otherwise ``not established``, naming the failing
+    condition.
     """
     V = vname(lyapunov.V)
     c2 = ""
@@ -33,6 +41,12 @@ def verdict(bounded_diffusion: BoundedDiffusion, ellipticity: Ellipticity, lyapu
     if lyapunov.holds and ellipticity.holds and bounded_diffusion.holds:
         return "unique", (f"C3 (λ_min = {ellipticity.lambda_min:.3g}) and C4 ({V}, R* = {lyapunov.R_star:.3g}) "
                           f"hold with bounded σ (sup ‖σσᵀ‖ = {bounded_diffusion.sup_norm:.3g}){c2}.")
+    if lyapunov.holds and bounded_diffusion.holds and hormander is not None and hormander.holds \
+            and reachability is not None and reachability.holds:
+        return "unique (hypoelliptic)", (
+            f"C3 fails but C4 ({V}, R* = {lyapunov.R_star:.3g}) holds with bounded σ "
+            f"(sup ‖σσᵀ‖ = {bounded_diffusion.sup_norm:.3g}){c2}, Hörmander's condition holds "
+            f"({hormander_summary(hormander)}) and a stable equilibrium is reachable ({reach_summary(reachability)}).")
     if lyapunov.holds:
         fails = []
         if not ellipticity.holds:
@@ -41,6 +55,21 @@ def verdict(bounded_diffusion: BoundedDiffusion, ellipticity: Ellipticity, lyapu
             fails.append(f"C1 fails ({bounded_diffusion.reason})")
         return "exists", f"C4 holds ({V}, R* = {lyapunov.R_star:.3g}){c2} but " + " and ".join(fails) + "."
     return "not established", f"C4 fails: {lyapunov.reason}."
+
+
+def hypoelliptic_gap(bounded_diffusion: BoundedDiffusion, hormander: Hormander | None,
+                     reachability: Reachability | None) -> str:
+    """Why uniqueness by hypoellipticity (docs/theory.md §4.4) was not shown, when C4 holds and C3 fails."""
+    gaps = []
+    if not bounded_diffusion.holds:
+        gaps.append("C1 fails (σ unbounded; the verdict asks for bounded σ, as 'unique' does)")
+    if hormander is None or not hormander.holds:
+        gaps.append("Hörmander's condition " + ("not examined" if hormander is None or hormander.holds is None
+                                               else "fails") + f": {hormander.reason if hormander else 'not run'}")
+    if reachability is None or not reachability.holds:
+        gaps.append("reachability " + ("not examined" if reachability is None or reachability.holds is None
+                                       else "not shown") + f": {reachability.reason if reachability else 'not run'}")
+    return "Uniqueness by hypoellipticity (docs/theory.md §4.4) not shown: " + "; ".join(gaps) + "."
 
 
 def check(game, scheme: Scheme, options: dict | None = None, local: bool = True) -> Conditions:
@@ -70,14 +99,40 @@ def check(game, scheme: Scheme, options: dict | None = None, local: bool = True)
     else:
         bd, bj, diss, ell, ly, searched = _search_path(game, scheme, opts, loc, aff, t0)
         notes = []
-    v, reason = verdict(bd, ell, ly, diss)
+    hm, rc = _degenerate(game, scheme, opts, aff, loc, ell, ly)
+    v, reason = verdict(bd, ell, ly, diss, hm, rc)
     notes += _global_notes(loc, diss, ly)
+    if v == "exists" and not ell.holds:
+        notes.append(hypoelliptic_gap(bd, hm, rc))
+    searched.seconds = time.perf_counter() - t0
     return Conditions(
         game=game.name, scheme=scheme.name, order=scheme.order, lr=scheme.lr, batch_size=scheme.batch_size,
         sde=scheme.sde_name, exact=is_exact, bounded_diffusion=bd, bounded_jacobian=bj,
         dissipativity=diss, ellipticity=ell, lyapunov=ly, verdict=v, reason=reason, local=loc,
-        searched=searched, notes=notes,
+        searched=searched, notes=notes, hormander=hm, reachability=rc,
     )
+
+
+def _degenerate(game, scheme: Scheme, opts: dict, aff, loc: Local | None, ell: Ellipticity, ly: Lyapunov):
+    """Hörmander's condition and reachability (docs/theory.md §4.4) where C3 fails: exact for
+    affine coefficients, else on the points the C1–C4 search visits."""
+    if ell.holds:
+        return (Hormander(True, "ellipticity", depth=0, reason="C3 holds: σ alone spans R^d (depth 0)"),
+                reach.not_examined("C3 holds: not needed"))
+    if aff is not None:
+        A, c, D = aff[:3]
+        return hormander.exact_hormander(A, D), reach.exact_reachability(A, c, D)
+    if game.d > SMALL_D:
+        why = (f"d = {game.d} > {SMALL_D}: brackets by nested finite differences at every searched point "
+               "are not attempted")
+        return Hormander(None, "none", reason=why), reach.not_examined(why)
+    prob = Problem(game, scheme)
+    o = budget(opts, game.d)
+    radii, X, evaluated = shell_points(o, game.d)
+    extra = [np.zeros(game.d)] + [np.asarray(e.x) for e in (loc.equilibria_b if loc else [])] + [np.asarray(game.x0)]
+    hm = hormander.search_hormander(prob, radii, X, evaluated, extra)
+    starts = extra + list(X[evaluated])
+    return hm, reach.search_reachability(prob, loc, ly, starts, o["seed"])
 
 
 def _exact_path(game, aff, lyap_opt: str, t0: float):

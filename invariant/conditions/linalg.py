@@ -4,6 +4,7 @@ sphere, radii where a monotone quantity crosses zero and the Kalman rank conditi
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg as sla
@@ -12,7 +13,8 @@ from scipy import optimize
 from ..exact import spectral_abscissa
 from ..gaussian import sym
 
-__all__ = ["sym", "lyapunov_matrix", "sphere_max", "last_crossing", "first_root", "controllable"]
+__all__ = ["sym", "lyapunov_matrix", "sphere_max", "last_crossing", "first_root", "psd_sqrt", "Kalman", "kalman",
+           "controllable"]
 
 
 def lyapunov_matrix(A) -> np.ndarray | None:
@@ -91,9 +93,71 @@ def first_root(T) -> float:
     return optimize.brentq(T, 0.0, hi, xtol=1e-300, rtol=1e-13, maxiter=500)
 
 
-def controllable(A, D) -> bool:
-    """Kalman rank condition ``rank[D, AD, …, A^{d−1}D] = d`` (the noise ``D`` reaches every
-    direction through the linear drift ``A``: hypoellipticity of the linearisation)."""
-    K = np.hstack([np.linalg.matrix_power(A, k) @ D for k in range(A.shape[0])])
+def psd_sqrt(D, rel: float = 1e-12) -> np.ndarray:
+    """The symmetric square root ``σ = V diag(√w) Vᵀ`` of a positive semi-definite ``D = σσᵀ``.
+
+    Eigenvalues below ``rel·λ_max`` (round-off of a singular ``D``) are set to 0, so the
+    directions without noise get exact zeros.  Unlike a Cholesky factor it is defined for a
+    singular ``D`` and varies smoothly with ``D`` (no pivoting, no sign choice), so it can be
+    differentiated by finite differences (docs/theory.md §4.4).
+    """
+    w, V = np.linalg.eigh(sym(np.asarray(D, dtype=np.float64)))
+    top = float(w[-1]) if w.size else 0.0
+    w = np.where(w > rel * max(top, 0.0), w, 0.0)
+    return sym((V * np.sqrt(w)) @ V.T)
+
+
+@dataclass
+class Kalman:
+    """Kalman's rank condition for ``(A, σ)`` (docs/theory.md §4.4).
+
+    Attributes
+    ----------
+    rank : int
+        Numerical rank of ``K = [σ̂, Âσ̂, …, Â^{d−1}σ̂]`` with ``Â = A/‖A‖₂``, ``σ̂ = σ/‖σ‖₂``
+        (scaling the pair does not change the rank, and keeps every block of norm ≤ 1).
+    s_min : float
+        ``s_d(K)/s_1(K)``: the ``d``-th singular value relative to the largest (0 when ``K``
+        has fewer than ``d`` columns or ``σ = 0``).
+    tolerance : float
+        ``s_i/s_1 > tolerance`` counts towards the rank: ``(d·max(K.shape) + d)·ε`` for the
+        round-off of the powers (as numpy's ``matrix_rank``, times the ``d`` products), plus
+        ``d·rel_err`` for inputs known only to a relative error ``rel_err``.
+    d : int
+    """
+
+    rank: int
+    s_min: float
+    tolerance: float
+    d: int
+
+    @property
+    def controllable(self) -> bool:
+        return self.rank == self.d
+
+
+def kalman(A, S, rel_err: float = 0.0) -> Kalman:
+    """Kalman's rank of ``[S, AS, …, A^{d−1}S]`` (``S`` the noise columns, ``d × m``), decided
+    on the normalised pair with an explicit tolerance (:class:`Kalman`)."""
+    A = np.asarray(A, dtype=np.float64)
+    S = np.asarray(S, dtype=np.float64).reshape(A.shape[0], -1)
+    d = A.shape[0]
+    nA, nS = float(np.linalg.norm(A, 2)), float(np.linalg.norm(S, 2))
+    blocks = [S / nS if nS > 0 else S]
+    Ah = A / nA if nA > 0 else A
+    for _ in range(d - 1):
+        blocks.append(Ah @ blocks[-1])
+    K = np.hstack(blocks)
+    tol = (d * max(K.shape) + d) * np.finfo(float).eps + d * rel_err
     sv = np.linalg.svd(K, compute_uv=False)
-    return bool(sv[-1] > 1e-10 * max(sv[0], 1e-300))
+    if nS == 0 or sv[0] == 0:
+        return Kalman(0, 0.0, tol, d)
+    rel = sv / sv[0]
+    return Kalman(int(np.sum(rel > tol)), float(rel[d - 1]) if rel.size >= d else 0.0, tol, d)
+
+
+def controllable(A, D) -> bool:
+    """Kalman rank condition ``rank[σ, Aσ, …, A^{d−1}σ] = d`` with ``σ = D^{1/2}`` (the noise
+    reaches every direction through the linear drift ``A``: hypoellipticity of the
+    linearisation), decided by :func:`kalman`."""
+    return kalman(A, psd_sqrt(D)).controllable

@@ -266,8 +266,94 @@ class Local:
 
 
 @dataclass
+class Hormander:
+    """Hörmander's bracket condition (Kalman's rank condition for an affine drift), docs/theory.md §4.4.
+
+    Attributes
+    ----------
+    holds : bool or None
+        The noise columns and their brackets with ``b`` span ``R^d`` at every point examined;
+        None when not examined (``reason`` says why).
+    method : {"kalman", "brackets", "ellipticity", "none"}
+        ``kalman``: exact, ``rank[σ, Aσ, …, A^{d−1}σ]`` for ``b = Ax + c`` and constant ``σ``;
+        ``brackets``: the matrix of ``σ_j`` and ``ad_b^k σ_j`` (``[V, b] = (∇b)V − (∇V)b``) at
+        the searched points; ``ellipticity``: C3 holds, so ``σ`` alone spans (depth 0).
+    s_min : float or None
+        Smallest relative singular value found: of the normalised Kalman matrix, or the
+        minimum over the points of ``s_d`` of the bracket matrix with unit columns.
+    tolerance : float or dict or None
+        The rank threshold on ``s_min``: one number (Kalman), or one per bracket depth.
+    depth : int or None
+        Brackets needed: ``d − 1`` (Kalman), or the deepest any searched point needed.
+    rank : int or None
+        Kalman's rank (exact path).
+    points : int
+        Points examined (1 for the exact path: the condition does not depend on ``x``).
+    exact : bool
+    worst : list of dict
+        The points with the smallest ``s_min`` (``value``), with the ``depth`` reached there.
+    profile : dict
+        ``r``: shell radii, ``min_s``: the smallest ``s_min`` on each shell.
+    reason : str
+    """
+
+    holds: bool | None
+    method: str
+    s_min: float | None = None
+    tolerance: float | dict | None = None
+    depth: int | None = None
+    rank: int | None = None
+    points: int = 0
+    exact: bool = False
+    worst: list = field(default_factory=list)
+    profile: dict = field(default_factory=dict)
+    reason: str = ""
+
+
+@dataclass
+class Reachability:
+    """A point ``x*`` reachable from every ``x`` by ``ẋ = b(x) + σ(x)u`` (docs/theory.md §4.4).
+
+    Attributes
+    ----------
+    holds : bool or None
+        None when not examined (``reason`` says why).
+    x_star : list or None
+        The stable equilibrium of ``b`` used.
+    controllable : bool or None
+        Kalman's rank condition for the linearisation at ``x*``: local controllability.
+    s_min, tolerance : float or None
+        Of that Kalman test (:class:`~invariant.conditions.linalg.Kalman`).
+    neighbourhood : dict
+        ``level`` ``c`` and Euclidean ``radius`` of the ellipsoid ``(x − x*)ᵀQ(x − x*) ≤ c``
+        (``AᵀQ + QA = −I`` at ``x*``) on whose sampled shells ``V_Q`` decreases along ``b``.
+    flows : dict
+        The noise-free flows ``ẋ = b(x)``: ``points`` selected, how many ``entered`` the
+        neighbourhood and ``failed`` to (the flows stop at the third failure), ``radius`` (the starts are the searched points with ``|x| ≤ radius``, a
+        set C4 makes every flow enter), ``t_max``, ``longest`` (the latest entry time),
+        ``evaluations`` and ``method``.
+    exact : bool
+    worst : list of dict
+        Starts whose flow did not enter (``value``: ``V_Q`` where the flow ended).
+    reason : str
+    """
+
+    holds: bool | None
+    x_star: list | None = None
+    controllable: bool | None = None
+    s_min: float | None = None
+    tolerance: float | None = None
+    neighbourhood: dict = field(default_factory=dict)
+    flows: dict = field(default_factory=dict)
+    exact: bool = False
+    worst: list = field(default_factory=list)
+    reason: str = ""
+
+
+@dataclass
 class Conditions:
-    """All of C1–C4, the verdict and the local analysis for one SDE (docs/theory.md §4)."""
+    """All of C1–C4, Hörmander's condition and reachability (degenerate noise), the verdict
+    and the local analysis for one SDE (docs/theory.md §4)."""
 
     game: str
     scheme: str
@@ -286,6 +372,8 @@ class Conditions:
     local: Local | None
     searched: Searched
     notes: list = field(default_factory=list)
+    hormander: Hormander | None = None
+    reachability: Reachability | None = None
 
     def to_dict(self) -> dict:
         """The ``conditions.*`` fields of summary.json (docs/design.md ◆; numpy-free but may hold

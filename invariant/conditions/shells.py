@@ -17,7 +17,7 @@ from scipy.stats import qmc
 
 from ..games.base import Game
 from ..schemes import Scheme
-from .linalg import sym
+from .linalg import psd_sqrt, sym
 
 TAIL_DECADE = 10.0   # trends are read over the last decade of radii
 TREND = 0.3          # |log-log slope| above which a quantity is "still growing/decaying"
@@ -60,6 +60,11 @@ class Problem:
             return self.affine[2]
         return sym(self.scheme.diffusion(self.game, x))
 
+    def factor(self, x):
+        """The noise columns ``σ(x)``: the symmetric square root of ``σσᵀ(x)`` (docs/theory.md §4.4)."""
+        self.evals += 1
+        return psd_sqrt(self.D(x))
+
     def both(self, x):
         x = np.asarray(x, dtype=np.float64)
         return self.b(x), self.D(x)
@@ -80,6 +85,21 @@ class Problem:
             else:
                 J[:, i] = (self.b(x + e) - b0) / h
         return J
+
+    def jvp(self, x, v):
+        """``∇b(x) v``: for ``b0`` the game's Hessian–vector product (``∇b0 = SH``, ``S = −1`` on
+        θ), for ``lr·b1`` (order 2) a central difference along ``v``; ``Av`` when affine."""
+        if self.affine is not None:
+            return self.affine[0] @ v
+        self.evals += 1
+        game, sch = self.game, self.scheme
+        out = game.hvp(x, v)
+        out[: game.d_theta] *= -1.0
+        if sch.order == 2:
+            nv = float(np.linalg.norm(v))
+            h = 1e-6 * max(1.0, float(np.linalg.norm(x))) / max(nv, 1e-300)
+            out += sch.lr * (sch.b1(game, x + h * v) - sch.b1(game, x - h * v)) / (2 * h)
+        return out
 
     def ratio(self, x) -> float:
         """``x·b(x)/|x|²`` (C2)."""
@@ -184,20 +204,27 @@ class Grid:
         return {"r": self.radii.tolist(), name: np.asarray(values).tolist()}
 
 
-def sample(prob: Problem, opts: dict, quantities: list, extra_points=()) -> Grid:
-    """Evaluate ``b``, ``σσᵀ`` and each candidate's ``V`` and ``LV`` on the shells.
+def shell_points(opts: dict, d: int):
+    """``(radii, X, evaluated)``: the searched points ``X[i, j] = radii[i]·u_j`` and which are used.
 
     Directions: scrambled Sobol on every shell, plus ``±e_i`` (a network's degenerate
     subspaces, e.g. dead units, lie along axes) on every shell for ``d <= AXES_D``, on the
-    outer decade above.  Non-finite values count as the worst for their condition.
+    outer decade above.  ``opts`` are the options with their budgets resolved.
     """
-    d = prob.d
     radii = np.geomspace(opts["radius_min"], opts["radius_max"], opts["shells"])
     dirs = directions(d, opts["directions"], opts["seed"], axes=True)
     X = radii[:, None, None] * dirs[None, :, :]
     evaluated = np.ones(X.shape[:2], dtype=bool)
     if d > AXES_D:
         evaluated[radii < radii[-1] / TAIL_DECADE, opts["directions"]:] = False
+    return radii, X, evaluated
+
+
+def sample(prob: Problem, opts: dict, quantities: list, extra_points=()) -> Grid:
+    """Evaluate ``b``, ``σσᵀ`` and each candidate's ``V`` and ``LV`` on the shells
+    (:func:`shell_points`).  Non-finite values count as the worst for their condition."""
+    d = prob.d
+    radii, X, evaluated = shell_points(opts, d)
     q, lmin, lmax, spread = (np.empty(X.shape[:2]) for _ in range(4))
     LV, VV = (np.empty((len(quantities),) + X.shape[:2]) for _ in range(2))
     b_origin = prob.b(np.zeros(d))

@@ -69,6 +69,44 @@ def _condition_lines(c: Conditions) -> list[str]:
     for cand in ly.candidates:
         if cand["V"] != ly.V:
             lines.append(f"  {'   also tried ' + vname(cand['V']).replace('V = ', ''):<28} {_yes(cand['holds']):<6} {cand['reason']}")
+    return lines + _degenerate_lines(c)
+
+
+def _holds3(h) -> str:
+    return "—" if h is None else _yes(h)
+
+
+def hormander_summary(h) -> str:
+    """The constants of a :class:`~invariant.conditions.Hormander` result, in a few words."""
+    if h.method == "kalman":
+        return f"Kalman rank {h.rank} of {h.depth + 1}, s_min = {_f(h.s_min, '.3g')} (tolerance {_f(h.tolerance, '.2g')})"
+    if h.method == "brackets":
+        tol = h.tolerance.get(str(h.depth)) if isinstance(h.tolerance, dict) else h.tolerance
+        return (f"brackets to depth {h.depth} at {h.points} searched points, min s_d = {_f(h.s_min, '.3g')} "
+                f"(tolerance {_f(tol, '.2g')})")
+    return h.reason
+
+
+def reach_summary(r) -> str:
+    """A :class:`~invariant.conditions.Reachability` result in a few words."""
+    if r.holds and r.exact:
+        return f"(A, σ) controllable and A stable: x* = {fmt_vec(r.x_star)} is reached from everywhere"
+    if r.holds:
+        f = r.flows
+        return (f"noise-free flows from {f['points']} points in |x| ≤ {f['radius']:.3g} enter the basin of "
+                f"x* = {fmt_vec(r.x_star)}, locally controllable there")
+    return r.reason
+
+
+def _degenerate_lines(c: Conditions) -> list[str]:
+    """Hörmander's condition and reachability (docs/theory.md §4.4), shown where C3 fails."""
+    h, r = c.hormander, c.reachability
+    if h is None or h.method == "ellipticity":
+        return []
+    hc = hormander_summary(h) + ("" if h.holds or h.method == "none" else f": {h.reason}")
+    lines = [f"  {'Hörmander (' + h.method + ')':<28} {_holds3(h.holds):<6} {hc}"]
+    if r is not None:
+        lines.append(f"  {'reachability':<28} {_holds3(r.holds):<6} {r.reason}")
     return lines
 
 

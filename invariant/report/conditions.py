@@ -1,4 +1,5 @@
-"""Section 2: conditions C1–C4 for a unique invariant measure (docs/theory.md §4)."""
+"""Section 2: conditions C1–C4 for a unique invariant measure, and Hörmander's condition and
+reachability where the noise is degenerate (docs/theory.md §4)."""
 from __future__ import annotations
 
 from . import html as H
@@ -15,6 +16,12 @@ _ROWS = (
     ("C4", "lyapunov", "LV ≤ −1 for |x| ≥ R*", (("V", "V"), ("R*", "R_star"), ("a", "a"), ("β", "beta"))),
 )
 
+# shown where C3 fails (docs/theory.md §4.4): uniqueness by hypoellipticity
+_DEGENERATE_ROWS = (
+    ("§4.4", "hormander", "σ and its brackets with b span R^d", (("s_min", "s_min"), ("depth", "depth"), ("rank", "rank"))),
+    ("§4.4", "reachability", "a stable x* reachable from every x", (("x*", "x_star"),)),
+)
+
 
 def section(ctx: RunContext) -> str:
     cond = ctx.get("conditions")
@@ -22,17 +29,18 @@ def section(ctx: RunContext) -> str:
         return H.missing("The conditions were not checked for this run (summary.json has no conditions section); "
                          "invariant check CONFIG runs them in seconds.")
     v = cond.get("verdict", "—")
-    tone = {"unique": "yes", "exists": ""}.get(v, "no")
+    tone = {"unique": "yes", "unique (hypoelliptic)": "yes", "exists": ""}.get(v, "no")
     body = (f'<p>Verdict: <b class="{tone}">{H.esc(v)}</b> — {H.esc(cond.get("reason", ""))}</p>')
     if cond.get("error"):
         return body + H.missing(f"The check itself failed: {cond['error']}.")
     rows = []
-    for c, key, what, consts in _ROWS:
+    hm = cond.get("hormander")
+    degenerate = isinstance(hm, dict) and hm.get("method") not in (None, "ellipticity")
+    for c, key, what, consts in _ROWS + (_DEGENERATE_ROWS if degenerate else ()):
         e = cond.get(key)
         if not isinstance(e, dict):
             continue
-        cs = ", ".join(f"{lab} = {num(e.get(k), 4) if not isinstance(e.get(k), str) else e.get(k)}"
-                       for lab, k in consts if e.get(k) is not None)
+        cs = ", ".join(f"{lab} = {_value(e.get(k))}" for lab, k in consts if e.get(k) is not None)
         rows.append([c, what, H.yes_no(e.get("holds")), cs or "—", "exact" if e.get("exact") else "searched",
                      H.Note(e.get("reason", ""))])
     if rows:
@@ -52,3 +60,12 @@ def section(ctx: RunContext) -> str:
     for n in cond.get("notes") or []:
         body += H.warn(n)
     return body
+
+
+def _value(v) -> str:
+    """A constant of the table: a number, a name, or a point ``(x1, x2, …)``."""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, list):
+        return "(" + ", ".join(num(t, 3) for t in v[:6]) + (", …" if len(v) > 6 else "") + ")"
+    return num(v, 4)

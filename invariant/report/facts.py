@@ -25,7 +25,7 @@ def badges(ctx: RunContext) -> str:
     v = cond.get("verdict")
     if v:
         out.append(H.badge("Unique invariant measure?", {"unique": "unique", "exists": "exists (uniqueness open)"}.get(v, v),
-                           cond.get("reason", ""), {"unique": "ok", "exists": "warn"}.get(v, "bad")))
+                           cond.get("reason", ""), {"unique": "ok", "unique (hypoelliptic)": "ok", "exists": "warn"}.get(v, "bad")))
     else:
         out.append(H.badge("Unique invariant measure?", "not checked", "summary.json has no conditions section"))
     mix = ctx.get("mixing") or {}
