@@ -56,7 +56,7 @@ def _same_kernels(a, b, tol, sigma=None):
             for player in (0, 1):
                 g.module.batch_grad(x, g.params, g.data, np.random.default_rng(2), 8, player, bg[player])
             outs.append((n, bg, g.sample_grads(x, 4, np.random.default_rng(3))))
-        for u, w in zip(*outs):
+        for u, w in zip(*outs, strict=True):
             np.testing.assert_allclose(u, w, rtol=0, atol=tol)
 
 

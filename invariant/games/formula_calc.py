@@ -115,7 +115,7 @@ def cov_exact(group: Group, spec: Spec) -> list:
             s = sp.Integer(0)
             for a, ca in polys[i].items():
                 for b, cb in polys[j].items():
-                    s += ca * cb * (_moment(tuple(u + v for u, v in zip(a, b))) - _moment(a) * _moment(b))
+                    s += ca * cb * (_moment(tuple(u + v for u, v in zip(a, b, strict=True))) - _moment(a) * _moment(b))
             out[i][j] = out[j][i] = sp.expand(s)
     return out
 
@@ -135,7 +135,7 @@ def expect(exprs, spec: Spec) -> Expectation:
     rules = []
     for g in groups:
         if g.exact:
-            exact = [a + b for a, b in zip(exact, expect_exact(g, spec))]
+            exact = [a + b for a, b in zip(exact, expect_exact(g, spec), strict=True)]
         else:
             rules.append(g)
     return Expectation(exact, rules)
@@ -186,7 +186,7 @@ def derive(spec: Spec) -> Derived:
     own = spec.loss_theta if spec.loss_theta is not None else spec.loss
     h = [sp.diff(own, s) for s in spec.theta] + [sp.diff(spec.loss, s) for s in spec.omega]
     v = [sp.Symbol(f"_v{i}", real=True) for i in range(len(h))]
-    hv = [sum((sp.diff(hi, s) * vj for s, vj in zip(spec.x, v)), sp.Integer(0)) for hi in h]
+    hv = [sum((sp.diff(hi, s) * vj for s, vj in zip(spec.x, v, strict=True)), sp.Integer(0)) for hi in h]
     dt = len(spec.theta)
     return Derived(
         spec.loss, spec.loss_theta, h, v, hv, expect(h, spec), expect(hv, spec), expect([spec.loss], spec),

@@ -124,7 +124,7 @@ class Writer:
             idx = [i for i, e in enumerate(g.parts) if e != 0]
             lines += self.rule_loop(g, indent)
             sub, printed = self.cse([g.parts[i] for i in idx], indent + "    ")
-            lines += sub + [f"{indent}    {acc}{i} += _w * ({e})" for i, e in zip(idx, printed)]
+            lines += sub + [f"{indent}    {acc}{i} += _w * ({e})" for i, e in zip(idx, printed, strict=True)]
         return lines
 
     def covariance(self, cov, tag: str, indent: str = "    ") -> list:
@@ -142,14 +142,14 @@ class Writer:
         for gi, g in enumerate(cov.rules):
             idx = [i for i, e in enumerate(g.parts) if e != 0]
             centre = np.concatenate([self.spec.laws[j].centre() for j in g.laws])
-            lines += [f"{indent}{s} = {float(c)!r}" for s, c in zip(self.group_syms(g), centre)]
+            lines += [f"{indent}{s} = {float(c)!r}" for s, c in zip(self.group_syms(g), centre, strict=True)]
             sub, pc = self.cse([g.parts[i] for i in idx], indent)
-            lines += sub + [f"{indent}_h{gi}_{i} = {e}" for i, e in zip(idx, pc)]
+            lines += sub + [f"{indent}_h{gi}_{i} = {e}" for i, e in zip(idx, pc, strict=True)]
             lines += [f"{indent}_m{gi}_{i} = 0.0" for i in idx]
             lines += [f"{indent}_q{gi}_{i}_{j} = 0.0" for a, i in enumerate(idx) for j in idx[: a + 1]]
             lines += self.rule_loop(g, indent)
             sub, pc = self.cse([g.parts[i] for i in idx], indent + "    ")
-            lines += sub + [f"{indent}    _d{i} = {e} - _h{gi}_{i}" for i, e in zip(idx, pc)]
+            lines += sub + [f"{indent}    _d{i} = {e} - _h{gi}_{i}" for i, e in zip(idx, pc, strict=True)]
             lines += [f"{indent}    _m{gi}_{i} += _w * _d{i}" for i in idx]
             lines += [f"{indent}    _q{gi}_{i}_{j} += _w * _d{i} * _d{j}" for a, i in enumerate(idx) for j in idx[: a + 1]]
             lines += [f"{indent}_S{tag}_{i}_{j} += _q{gi}_{i}_{j} - _m{gi}_{i} * _m{gi}_{j}"

@@ -84,7 +84,7 @@ def from_config(table: dict) -> FormulaGame:
         info["Sigma"] = S
     source, data = formula_code.kernels(spec, derived, nodes, const_index, factor)
     text = render.module("Kernels of a formula game (invariant.games.formula_game).",
-                         ["formula.py", render.Source(source)], {})
+                         ["formula.py", render.Source(source)], {}, imports=["import numpy as np"])
     module = build.load_generated("invariant_formula", text, __name__, own_folder=True)
     affine = factor is not None and formula_calc.is_affine(derived, spec)
     return FormulaGame("formula", len(spec.theta), len(spec.omega), np.array(params, dtype=np.float64),

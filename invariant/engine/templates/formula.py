@@ -3,13 +3,14 @@
 The kernels themselves (``loss``, ``grad``, ``hvp``, ``noise``, ``batch_grad``,
 ``sample_grads``, ``sigma``) are the sympy expressions of the game printed by
 ``invariant.games.formula_code`` after this template's body; they call the helpers below.
-Helpers take scalars and use numpy's error model, so LLVM inlines them (as the Dirac-GAN's
-do, invariant.games.dirac); kernels allocate nothing and those that do not draw are compiled
-without the NRT.
+Helpers take scalars and use numpy's error model, so LLVM inlines them; the logistic ones
+are the Dirac-GAN's (invariant.games.dirac).  Kernels allocate nothing, and those that do not
+draw are compiled without the NRT.
 """
 # <header>
-import numpy as np
 from numba import njit
+
+from invariant.games.dirac import _logsig, _sigpair
 
 # </header>
 
@@ -22,20 +23,11 @@ _sampler = njit(cache=True)
 
 @_helper
 def _sigmoid(t):
-    # σ(t) from one exp of a non-positive argument: no overflow, accurate in both tails
-    e = np.exp(-abs(t))
-    r = 1.0 / (1.0 + e)
-    if t >= 0.0:
-        return r
-    return e * r
+    # σ(t) = 1/(1 + e^{−t}), by the Dirac-GAN's pair (one exp, no overflow)
+    return _sigpair(t)[0]
 
 
-@_helper
-def _logsigmoid(t):
-    # log σ(t) = −log(1 + e^{−t}), stable for both signs
-    if t >= 0.0:
-        return -np.log1p(np.exp(-t))
-    return t - np.log1p(np.exp(t))
+_logsigmoid = _logsig  # log σ(t) = −log(1 + e^{−t}), stable for both signs
 
 
 @_helper
