@@ -1,6 +1,9 @@
 """Games from a formula (invariant.games.formula_game): the kernels printed from a per-sample
 loss equal the hand-written games' (bilinear, the quartic user game, the Dirac-GAN), runs
 equal theirs for the same seed, and bad input names its field."""
+import os
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -148,6 +151,16 @@ def test_bad_input_exits_2_naming_the_field(change, field, words, tmp_path, caps
     assert cli.main(["check", str(path)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and f"{field}:" in err and words in err, err
+
+
+def test_bad_input_from_a_fresh_process(tmp_path):
+    # `invariant check` imports the games package before the engine: no import cycle
+    path = tmp_path / "bad.toml"
+    path.write_text('[game]\nname = "formula"\ntheta = ["t"]\nomega = ["w"]\nloss = "t*w + q"\n')
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    res = subprocess.run([sys.executable, "-m", "invariant", "check", str(path)], capture_output=True, text=True, env=env)
+    assert res.returncode == 2 and res.stderr.strip().splitlines() == [
+        "invariant: error: game.loss: unknown symbol 'q'; declared: t, w (`q` at column 7)"]
 
 
 def _toml_value(v) -> str:

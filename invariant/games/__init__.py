@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from ..errors import ConfigError
 from .base import KERNEL_FUNCTIONS, Game
-from .formula_game import make as formula
 from .validate import user_function
 
 BUILTIN = {
@@ -32,6 +31,16 @@ def from_config(table: dict) -> Game:
     if not isinstance(game, Game):
         raise ConfigError("game.name", f"{target!r} must return an invariant.games.Game, got {type(game).__name__}")
     return game
+
+
+def __getattr__(name):
+    # ``formula`` (formula_game.make) is imported on first use: formula_game compiles through
+    # invariant.engine, whose run module imports config, which imports this package
+    if name == "formula":
+        from .formula_game import make
+
+        return make
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["Game", "KERNEL_FUNCTIONS", "from_config", "BUILTIN", "formula"]
