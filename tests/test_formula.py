@@ -134,6 +134,7 @@ def test_finite_and_data_laws_are_exact_means():
 BAD = [
     ({"loss": "c*t*w + q*t"}, "game.loss", "unknown symbol 'q'"),
     ({"loss": "c*t**2 + y*t"}, "game.loss", "does not depend on omega"),
+    ({"loss_theta": "w**2"}, "game.loss_theta", "does not depend on theta"),
     ({"loss": "c*t*w + abs(w)"}, "game.loss", "abs() is not differentiable"),
     ({"loss": "c*t*w + Max(w, t)"}, "game.loss", "Max() is not differentiable"),
     ({"xi": {"y": {"uniform": [0.0, 1.0]}}}, "game.xi.y", "unsupported law"),
