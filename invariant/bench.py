@@ -30,6 +30,11 @@ Each is simulated four ways, all four steppers advancing the same ``(chains, d)`
     one call through the bit generator's function pointer per draw): for scale only, it
     is the slower of the two bare loops (``ratio_vs_bare`` is against ``bare_numba``).
 
+``formula`` (a top-level list, one row per chain count)
+    the engine on ``dirac-wgan-r1`` and on the same game written as a formula
+    (:data:`FORMULA_TABLE`, kernels printed by ``invariant.games.formula_game``), timed in
+    turns: ``ratio`` = formula ÷ hand-written, to be at least :data:`FORMULA_TARGET`.
+
 Every timing is taken after a warm-up call, with enough steps to last ``≳ 0.3 s``
 (``≳ 0.05 s`` in quick mode); the methods take turns, and the best of five
 repetitions of each is reported as chain-steps per second.
@@ -146,6 +151,18 @@ def dirac_case() -> Case:
     table = {"name": "dirac", "loss": "wgan", "regularizer": "r1", "gamma": 0.5, "mu": 0.0,
              "s": 1.0, "s_z": 1.0}
     return _case("dirac-wgan-r1", table)
+
+
+FORMULA_TABLE = {"name": "formula", "theta": ["t"], "omega": ["p"],
+                 "loss": "p*y - p*(t + z) - gamma/2*p**2", "constants": {"gamma": 0.5},
+                 "xi": {"y": {"normal": [0.0, 1.0]}, "z": {"normal": [0.0, 1.0]}}}
+""":func:`dirac_case`'s game written as a formula (invariant.games.formula_game)."""
+
+
+def formula_case() -> Case:
+    """The 2-D Dirac-GAN SDE of :func:`dirac_case` from its formula: the same SDE, the
+    kernels printed by sympy instead of written by hand."""
+    return _case("dirac-wgan-r1-formula", FORMULA_TABLE)
 
 
 def _random_spd(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -447,10 +464,25 @@ def run(quick: bool = False) -> dict:
                 "ratio_vs_bare_generator": rates["engine"] / rates["bare_numba_generator"],
                 "steps_by_method": steps,
             })
-    return {"cases": cases, "machine": machine(), "quick": bool(quick),
+    return {"cases": cases, "formula": formula_vs_hand(target), "machine": machine(), "quick": bool(quick),
             "settings": {"dt": DT, "lr": LR, "batch_size": BATCH_SIZE, "order": 1,
                          "stat_every": dirac_case().config(2).stat_every,
                          "min_seconds": target, "repeats": REPEATS}}
+
+
+def formula_vs_hand(target: float) -> list[dict]:
+    """The engine on the 2-D case's hand-written game and on the same game as a formula,
+    timed in turns in this process: chain-steps per second and ``ratio`` = formula ÷ hand."""
+    hand, form = dirac_case(), formula_case()
+    rows = []
+    for chains in CHAINS:
+        X0 = hand.initial_state(chains)
+        rates, steps = _measure({"hand": hand.stepper("engine", X0), "formula": form.stepper("engine", X0)},
+                                chains, target)
+        rows.append({"name": hand.name, "dim": hand.d, "chains": chains, "steps": steps["formula"],
+                     "hand": rates["hand"], "formula": rates["formula"],
+                     "ratio": rates["formula"] / rates["hand"]})
+    return rows
 
 
 # the project's throughput targets: (what, dim, chains or None for all, field, at least)
@@ -459,6 +491,9 @@ TARGETS = (
     ("engine >= 2x numpy, 2-D, 4096 chains", 2, 4096, "ratio_vs_numpy", 2.0),
     ("engine >= 0.8x bare numba, every case", None, None, "ratio_vs_bare", 0.8),
 )
+
+FORMULA_TARGET = 0.8
+"""A formula game's engine throughput, at least this fraction of the hand-written game's."""
 
 
 def targets(report: dict) -> list[dict]:
@@ -471,6 +506,10 @@ def targets(report: dict) -> list[dict]:
             continue
         worst = min(c[key] for c in rows)
         out.append({"target": what, "value": worst, "at_least": low, "met": worst >= low})
+    if report.get("formula"):
+        worst = min(r["ratio"] for r in report["formula"])
+        out.append({"target": f"formula game >= {FORMULA_TARGET}x hand-written, 2-D", "value": worst,
+                    "at_least": FORMULA_TARGET, "met": worst >= FORMULA_TARGET})
     return out
 
 
@@ -517,6 +556,9 @@ def print_table(report: dict, file=None) -> None:
               f"{c['ratio_vs_bare_generator']:>8.2f}x", file=file)
     print("bare numba: PCG64 streams drawn inline, as the engine draws; bare (Gen.): the same loop "
           "through numba's numpy.random.Generator", file=file)
+    for r in report.get("formula", []):
+        print(f"formula game ({r['name']}, {r['chains']} chains): {r['formula']:.3g} vs hand-written "
+              f"{r['hand']:.3g} chain-steps/s, {r['ratio']:.2f}x", file=file)
     for tg in targets(report):
         print(f"{'met    ' if tg['met'] else 'NOT met'}  {tg['target']}: worst {tg['value']:.2f}x",
               file=file)

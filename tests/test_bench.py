@@ -39,13 +39,18 @@ def test_quick_run_has_the_contract_fields(capsys):
         assert c["ratio_vs_numpy"] == pytest.approx(c["engine"] / c["numpy_baseline"])
         assert c["ratio_vs_bare"] == pytest.approx(c["engine"] / c["bare_numba"])
         assert c["ratio_vs_bare_generator"] == pytest.approx(c["engine"] / c["bare_numba_generator"])
+    # the formula game against the hand-written one on the 2-D case, at every chain count
+    assert [r["chains"] for r in report["formula"]] == list(bench.CHAINS)
+    for r in report["formula"]:
+        assert _positive(r["hand"]) and _positive(r["formula"]) and r["ratio"] == pytest.approx(r["formula"] / r["hand"])
+    assert any(t["target"].startswith("formula game") for t in bench.targets(report))
     m = report["machine"]
     assert isinstance(m["cores"], int) and m["cores"] >= 1
     assert isinstance(m["numba_threads"], int) and m["numba_threads"] >= 1
     assert set(m["versions"]) >= {"python", "numpy", "numba"}
     bench.print_table(report)
     out = capsys.readouterr().out
-    assert "dirac-wgan-r1" in out and "bilinear-64" in out
+    assert "dirac-wgan-r1" in out and "bilinear-64" in out and "formula game" in out
 
 
 @pytest.mark.parametrize("make", [bench.dirac_case, bench.bilinear_case], ids=["dirac", "bilinear"])
@@ -86,3 +91,12 @@ def test_the_affine_coefficients_match_the_game():
     d = bench.dirac_case()
     np.testing.assert_array_equal(d.A, [[0.0, 1.0], [-1.0, -0.5]])
     assert d.L.shape == (2, 1)  # Σ_θ = 0: one normal per step suffices
+
+
+def test_the_formula_case_steps_as_the_hand_written_one():
+    # the same SDE, the same streams: the engine's chains agree to rounding, noise on
+    X0 = bench.dirac_case().initial_state(8)
+    hand, form = bench.dirac_case().stepper("engine", X0), bench.formula_case().stepper("engine", X0)
+    hand(300)
+    form(300)
+    np.testing.assert_allclose(form.X, hand.X, rtol=0.0, atol=1e-12)

@@ -46,6 +46,14 @@ NOISELESS = {
                     "lam": 0.1, "mu": 0.5, "s": 0.0, "s_z": 0.0},
     "dirac-vanilla-r2": {"name": "dirac", "loss": "vanilla", "regularizer": "r2", "gamma": 0.2, "mu": 0.5,
                          "s": 0.0, "s_z": 0.0},
+    # games from a formula (invariant.games.formula_game): exact expectations, and rules over
+    # point masses (their loops, and the Cholesky factor of Σ(x) in the noise kernel)
+    "formula-quartic": {"name": "formula", "theta": ["t"], "omega": ["w"],
+                        "loss": "c*t*w + lam/2*t**2 - gam/2*w**2 + beta/4*(t**4 - w**4)",
+                        "constants": {"c": 1.0, "lam": 0.3, "gam": 0.5, "beta": 0.1}},
+    "formula-dirac-r1": {"name": "formula", "theta": ["t"], "omega": ["p"],
+                         "loss": "logsigmoid(p*y) + logsigmoid(-p*(t + z)) - gamma/2*p**2",
+                         "constants": {"gamma": 0.3}, "xi": {"y": {"normal": [0.5, 0.0]}, "z": {"normal": [0.0, 0.0]}}},
 }
 DYNAMICS = [("sde", "sml", 1), ("sde", "alt-d", 2), ("sde", "alt-g", 2), ("sga", "sml", 1), ("sga", "alt-d", 2),
             ("sga", "alt-g", 2)]

@@ -183,10 +183,12 @@ def kernels_text(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), or
     return render.cpu_module(title, game_module, parts, constants)
 
 
-def load_generated(prefix: str, text: str, game_module: str):
+def load_generated(prefix: str, text: str, game_module: str, own_folder: bool = False):
     """Write ``text`` (a module of kernels for ``game_module``) to the cache folder once and
     import it, so that numba caches its kernels on disk (also used by ``invariant.weak`` and
-    ``invariant.schedule`` for their own generated kernels)."""
+    ``invariant.schedule`` for their own generated kernels).  With ``own_folder`` the module
+    goes in a folder of its own: a generated *game* module (``invariant.games.formula_game``),
+    whose chain kernels are keyed on its folder's sources, which must then be its own only."""
     # numba's cache does not notice edits to inlined functions of other files: key the
     # generated module on the game's source and its sibling modules' (where its helpers may
     # live, as dirac_wgan's do in dirac) and on the engine's inlined helpers, so an edited
@@ -198,7 +200,7 @@ def load_generated(prefix: str, text: str, game_module: str):
     name = f"{prefix}_{digest}"
     if name in sys.modules:
         return sys.modules[name]
-    folder = cache_dir()
+    folder = cache_dir() / name if own_folder else cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.py"
     if not path.exists() or path.read_text() != text:

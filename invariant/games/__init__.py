@@ -1,7 +1,8 @@
 """Games: GAN losses with per-sample gradients, noise covariances and Hessian–vector products.
 
 Built-ins: ``bilinear`` (exact references), ``dirac`` (Dirac-GAN family), ``mlp``
-(one-hidden-layer GAN on 1-D data).  A user game is named ``"pkg.module:factory"``; the
+(one-hidden-layer GAN on 1-D data), ``formula`` (kernels derived from a per-sample loss
+written as an expression; :func:`formula` is its Python face).  A user game is named ``"pkg.module:factory"``; the
 factory takes the ``[game]`` table and returns a :class:`~invariant.games.base.Game`.
 """
 from __future__ import annotations
@@ -13,6 +14,7 @@ from .validate import user_function
 BUILTIN = {
     "bilinear": "invariant.games.bilinear:from_config",
     "dirac": "invariant.games.dirac:from_config",
+    "formula": "invariant.games.formula_game:from_config",
     "mlp": "invariant.games.mlp:from_config",
 }
 
@@ -31,4 +33,14 @@ def from_config(table: dict) -> Game:
     return game
 
 
-__all__ = ["Game", "KERNEL_FUNCTIONS", "from_config", "BUILTIN"]
+def __getattr__(name):
+    # ``formula`` (formula_game.make) is imported on first use: formula_game compiles through
+    # invariant.engine, whose run module imports config, which imports this package
+    if name == "formula":
+        from .formula_game import make
+
+        return make
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["Game", "KERNEL_FUNCTIONS", "from_config", "BUILTIN", "formula"]
