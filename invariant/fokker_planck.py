@@ -286,8 +286,9 @@ def game_coefficients(cfg):
     Parameters
     ----------
     cfg : Config
-        Its game must have ``dθ = dω = 1``; the drift is ``b0 + lr·b1`` at the config's
-        order, the diffusion ``(lr/N)(Σ_θ(x), Σ_ω(x))``.
+        Its game must have ``dθ = dω = 1``; the drift is the SDE's of the config's optimiser and
+        order (:meth:`invariant.schemes.Scheme.drift`), the diffusion ``(lr/N)(Σ_θ(x), s_ω²Σ_ω(x))``
+        (docs/theory.md §4b; ``b0 + lr·b1`` and ``(lr/N)(Σ_θ, Σ_ω)`` for plain SGDA).
 
     Returns
     -------
@@ -298,28 +299,15 @@ def game_coefficients(cfg):
     if game.d_theta != 1 or game.d_omega != 1:
         raise ValueError(f"the Fokker–Planck solver needs a 2-D game (dθ = dω = 1); {game.name} has "
                          f"dθ = {game.d_theta}, dω = {game.d_omega}")
-    mod, p, data = game.module, game.params, game.data
-    lr, use_b1 = sch.lr, sch.order == 2
-    s_th, s_om = sch.b1_signs
-    scale = lr / sch.batch_size
+    c = sch.sde  # the SDE of the run's optimiser (docs/theory.md §4b); raises if it has none
+    if c.gamma:
+        raise ValueError("the Fokker–Planck solver needs a diagonal diffusion; consensus's noise γ H L z′ "
+                         "couples θ and ω")
+    scale = (c.lr / sch.batch_size) * np.array([1.0, c.s_om**2])
 
     def drift(X):
         X = np.ascontiguousarray(X, dtype=np.float64)
-        out = np.empty_like(X)
-        g = np.empty(2)
-        u = np.empty(2)
-        v = np.empty(2)
-        for n in range(X.shape[0]):
-            x = X[n]
-            mod.grad(x, p, data, g)
-            b0, b1 = -g[0], g[1]
-            if use_b1:
-                mod.hvp(x, p, data, np.array([g[0], 0.0]), u)
-                mod.hvp(x, p, data, np.array([0.0, g[1]]), v)
-                b0 += lr * (-0.5 * u[0] + 0.5 * s_th * v[0])
-                b1 += lr * (0.5 * s_om * u[1] - 0.5 * v[1])
-            out[n, 0], out[n, 1] = b0, b1
-        return out
+        return np.array([sch.drift(game, x) for x in X]).reshape(X.shape)
 
     if getattr(game, "affine", False):
         S = np.diag(game.sigma(np.zeros(2))) * scale

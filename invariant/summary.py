@@ -5,6 +5,7 @@ import numpy as np
 
 from . import __version__, conditions, fdr, fokker_planck, mixing, strategies
 from .errors import ConfigError
+from .optimizers import SDE_ORDERS
 from .stationary import Moments
 
 
@@ -102,6 +103,8 @@ def longrun_sections(result, moments: Moments, out=None, progress: bool = False)
         # no invariant law seen: a box around the draws would only give the box's own law
         out_d["fokker_planck"] = {"skipped": f"chains not settled ({moments.reason})"} \
             if opts.fokker_planck and cfg.game.d == 2 else None
+    elif opts.fokker_planck and cfg.game.d_theta == 1 and cfg.game.d_omega == 1 and _no_sde(cfg):
+        out_d["fokker_planck"] = {"skipped": _no_sde(cfg)}
     elif opts.fokker_planck and cfg.game.d_theta == 1 and cfg.game.d_omega == 1 and result.n_diverged < cfg.chains:
         try:
             fp = fokker_planck.from_run(result, (opts.fp_grid, opts.fp_grid))
@@ -125,6 +128,16 @@ def longrun_sections(result, moments: Moments, out=None, progress: bool = False)
     except Exception as exc:  # noqa: BLE001
         out_d["strategies"] = {"error": repr(exc)}
     return out_d
+
+
+def _no_sde(cfg) -> str:
+    """Why the Fokker–Planck density of the run's SDE cannot be solved for, or ''."""
+    opt = cfg.scheme.optimizer
+    if cfg.scheme.order not in SDE_ORDERS.get(opt.name, ()):
+        return f"optimizer = {opt.name!r} has no SDE of order {cfg.scheme.order} (docs/theory.md §4b)"
+    if opt.name == "consensus":
+        return "consensus's noise γ H L z′ couples θ and ω; the Fokker–Planck solver needs a diagonal diffusion"
+    return ""
 
 
 def fdr_section(result) -> dict:
