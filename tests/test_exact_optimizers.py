@@ -148,6 +148,7 @@ def test_long_run_of_the_reference_recursion(game, case):
 
 # --------------------------------------------------------------------------- the engine
 RUN = {"chains": 48, "t_end": 300.0, "t_burn": 30.0, "dt": 0.01, "seed": 11, "dynamics": "sga"}
+ENGINE_LR = 0.1  # every optimiser stable on the reference game (spectral radii ≈ 0.97)
 ENGINE_CASES = {
     "momentum": {"scheme": "alt-d", "optimizer": "momentum", "momentum": 0.5},
     "extragradient": {"scheme": "sml", "optimizer": "extragradient"},
@@ -162,23 +163,18 @@ ENGINE_CASES = {
 @pytest.mark.parametrize("case", ENGINE_CASES)
 def test_engine_stationary_moments_match_exact_optimizer_laws(case):
     """The engine's SGA chains (the kernels' update) settle to the exact law of their optimiser
-    on the reference bilinear game (regularised, so every optimiser is stable)."""
-    cfg = make_config(training=ENGINE_CASES[case], simulation=RUN)
+    on the reference bilinear game (regularised, so every optimiser is stable), and the same
+    run rejects plain SGD's law under the same scheme (the test can fail)."""
+    cfg = make_config(training={**ENGINE_CASES[case], "lr": ENGINE_LR}, simulation=RUN)
     r = engine.simulate(cfg)
     mo = stationary.moments(r)
     m, P = exact.optimizer_stationary(cfg.game, cfg.scheme)
     z_mean = (mo.mean - m) / mo.mean_mcse
     z_cov = (mo.cov - P) / mo.cov_mcse
-    print(f"engine {case}: max|z| mean {np.abs(z_mean).max():.2f}, cov {np.abs(z_cov).max():.2f}")
+    P_sgd = exact.optimizer_stationary(cfg.game, Scheme(cfg.scheme.name, ENGINE_LR, cfg.scheme.batch_size, 1))[1]
+    z_sgd = np.abs((mo.cov - P_sgd) / mo.cov_mcse).max()
+    print(f"engine {case}: max|z| mean {np.abs(z_mean).max():.2f}, cov {np.abs(z_cov).max():.2f}; "
+          f"against plain SGD's law {z_sgd:.1f}")
     assert r.n_diverged == 0
     assert np.abs(z_mean).max() < Z_MAX and np.abs(z_cov).max() < Z_MAX
-
-
-def test_engine_reference_distinguishes_the_optimisers():
-    """The engine test above can fail: at the same lr the laws differ by many MCSEs."""
-    base = make_config(training={"scheme": "alt-d"}, simulation=RUN)
-    P = exact.optimizer_stationary(base.game, base.scheme)[1]
-    for case, tr in ENGINE_CASES.items():
-        cfg = make_config(training=tr, simulation=RUN)
-        Pc = exact.optimizer_stationary(cfg.game, cfg.scheme)[1]
-        assert np.abs(Pc - P).max() > 0.05 * np.abs(P).max(), case
+    assert z_sgd > Z_MAX
