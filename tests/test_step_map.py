@@ -14,6 +14,8 @@ from invariant import cli, conditions
 from invariant.conditions.local import jacobians_at_b0_zero, step_map
 from invariant.games import dirac
 from invariant.optimizers import Optimizer
+from invariant.report import conditions as report_conditions
+from invariant.report.context import RunContext
 from invariant.schemes import Scheme
 
 C = [[1.0, 0.4], [-0.3, 0.8]]
@@ -74,5 +76,8 @@ def test_check_prints_and_writes_the_map(tmp_path, capsys):
     out = tmp_path / "c.json"
     assert cli.main(["check", str(path), "--json", str(out)]) == 0
     assert "one-step map: extragradient, SML: spectral radius" in capsys.readouterr().out
-    m = json.loads(out.read_text())["conditions"]["local"]["step_map"]
+    cond = json.loads(out.read_text())["conditions"]
+    m = cond["local"]["step_map"]
     assert m["optimizer"] == "extragradient" and m["contracts"] is True and m["spectral_radius"] < 1
+    html = report_conditions.section(RunContext(tmp_path, {"conditions": cond}))
+    assert "one-step map: extragradient, SML" in html
