@@ -10,7 +10,7 @@ import numpy as np
 from scipy import optimize
 from scipy.stats import qmc
 
-from .. import exact
+from .. import exact, optimizers
 from ..options.conditions import budget, validate_options
 from ..schemes import SCHEMES, Scheme
 from .linalg import controllable, sym
@@ -174,6 +174,68 @@ def _noise_at(game, scheme: Scheme, xs, A):
     return np.linalg.eigvalsh(Dx).tolist(), ctrl, Ploc
 
 
+# --------------------------------------------------------------------------- the optimiser's map
+_NOT_DIFFERENTIABLE = ("its update divides by √v, and v = 0 at a zero-gradient equilibrium: the map is not "
+                       "differentiable there (eps only turns it into a steep map of slope lr/eps), so a one-step "
+                       "Jacobian says nothing about training; check the run's stationary law instead")
+
+
+def _map_jacobian(game, scheme: Scheme, z):
+    """Central-difference Jacobian of the deterministic map (:func:`invariant.optimizers.step`
+    with exact gradients) at ``z = (x, s)``, with steps ``h_j = ε^{1/3} max(1, |z_j|)``."""
+    d = game.d
+
+    def step(w):
+        x, s = optimizers.step(game, scheme, w[:d], w[d:], 0, None)
+        return np.concatenate([x, s])
+
+    n = z.shape[0]
+    h = np.finfo(float).eps ** (1 / 3) * np.maximum(1.0, np.abs(z))
+    cols = [(step(z + h[j] * e) - step(z - h[j] * e)) / (2 * h[j]) for j, e in enumerate(np.eye(n))]
+    return np.column_stack(cols), "central differences of the deterministic step, h_j = ε^(1/3)·max(1, |z_j|)"
+
+
+def step_map(game, scheme: Scheme, xs) -> dict:
+    """The optimiser's deterministic one-step map at the equilibrium ``x*`` (docs/theory.md §4b).
+
+    The map is :func:`invariant.optimizers.step` with exact gradients on the augmented state
+    ``z = (x, s)`` (velocity, last field, …), whose fixed point is ``(x*, 0)``.  Its Jacobian
+    there is the exact augmented matrix ``A`` of :func:`invariant.exact.discrete_optimizer`
+    for an affine game, else central differences (:func:`_map_jacobian`).  The training
+    contracts locally iff the spectral radius ``ρ`` is < 1.
+
+    Returns
+    -------
+    dict
+        ``optimizer``, ``scheme``, ``applicable``, ``spectral_radius``, ``contracts``,
+        ``state_size``, ``method`` and a one-line ``description`` (or the ``reason`` it is not
+        applicable: RMSProp and Adam).
+    """
+    opt = scheme.optimizer
+    label = f"{opt.name}, {scheme.name.upper()}" + ("" if opt.lr_ratio == 1 else f", lr_ratio {opt.lr_ratio:g}") + (
+        "" if opt.n_critic == 1 else f", n_critic {opt.n_critic}")
+    out = {"optimizer": opt.name, "scheme": scheme.name, "state_size": opt.state_size(game.d)}
+    if opt.name not in optimizers.LINEAR:
+        return {**out, "applicable": False, "spectral_radius": None, "contracts": None, "method": None,
+                "reason": _NOT_DIFFERENTIABLE, "description": f"{label}: not applicable, {_NOT_DIFFERENTIABLE}"}
+    z = np.concatenate([np.asarray(xs, dtype=np.float64), np.zeros(out["state_size"])])
+    J = None
+    if getattr(game, "affine", False):
+        try:
+            J, method = exact.discrete_optimizer(game, scheme)[0], "the exact augmented map of the affine game"
+        except ValueError:
+            J = None
+    if J is None:
+        J, method = _map_jacobian(game, scheme, z)
+    rho = float(np.max(np.abs(np.linalg.eigvals(J))))
+    neutral = abs(rho - 1.0) <= 1e-10  # round-off of a unit eigenvalue (a line of equilibria, a centre)
+    contracts = rho < 1.0 and not neutral
+    verdict = "= 1: neutral, no contraction" if neutral else "< 1: contracts" if contracts else "> 1: expands"
+    desc = f"{label}: spectral radius of the one-step Jacobian at x*: {rho:.6g} {verdict} ({method})"
+    return {**out, "applicable": True, "spectral_radius": rho, "contracts": contracts, "method": method,
+            "reason": "", "description": desc}
+
+
 def local_analysis(game, scheme: Scheme, options: dict | None = None) -> Local:
     """Equilibria of ``b0`` and of ``b0 + lr·b1`` and their linearisations (Mescheder et al.).
 
@@ -197,7 +259,7 @@ def local_analysis(game, scheme: Scheme, options: dict | None = None) -> Local:
     if not (getattr(game, "affine", False) and _affine_zeros(game, drifts, lr, names)):
         _searched_zeros(game, drifts, lr, names, opts)
     schemes = {}
-    Deig = ctrl = Ploc = None
+    Deig = ctrl = Ploc = smap = None
     if eq0:
         xs = np.asarray(eq0[0].x)
         Js = _linearisations(game, xs, lr)
@@ -207,8 +269,9 @@ def local_analysis(game, scheme: Scheme, options: dict | None = None) -> Local:
                           "frequency": e.frequency, "description": e.description}
         A = np.asarray(Js["b0" if scheme.order == 1 else f"{scheme.name}-2"])
         Deig, ctrl, Ploc = _noise_at(game, scheme, xs, A)
+        smap = step_map(game, scheme, xs)
     summary = _local_summary(eq0, eqb, schemes, Deig, scheme, names, ctrl, Ploc)
-    return Local(eq0, eqb, schemes, Deig, ctrl, Ploc, opts["equilibrium_starts"], summary)
+    return Local(eq0, eqb, schemes, Deig, ctrl, Ploc, opts["equilibrium_starts"], summary, smap)
 
 
 def _local_summary(eq0, eqb, schemes, Deig, scheme, names, ctrl=None, Ploc=None) -> str:

@@ -253,6 +253,11 @@ class Local:
     starts : int
         Root-finder starts per drift.
     summary : str
+    step_map : dict or None
+        The run's optimiser as a discrete map at that equilibrium (docs/theory.md §4b): the
+        spectral radius of the one-step Jacobian of its deterministic update on the augmented
+        state and whether it contracts (``< 1``); ``applicable`` false, with the ``reason``,
+        for RMSProp and Adam (:func:`invariant.conditions.local.step_map`).
     """
 
     equilibria_b0: list
@@ -263,6 +268,7 @@ class Local:
     local_covariance: list | None
     starts: int
     summary: str
+    step_map: dict | None = None
 
 
 @dataclass

@@ -122,6 +122,8 @@ def format_report(c: Conditions) -> str:
         lines.append(f"  Σ: {c.searched.sigma} — λ_min and sup ‖σσᵀ‖ carry its sampling error")
     if c.local is not None:
         lines.append(f"  local: {c.local.summary}")
+        if c.local.step_map is not None:
+            lines.append(f"  one-step map: {c.local.step_map['description']}")
     for n in c.notes:
         lines.append(f"  note: {n}")
     lines.append(f"verdict: {c.verdict} — {c.reason}")

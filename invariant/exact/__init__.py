@@ -10,7 +10,8 @@ game), every object of the toolkit has a closed form:
   ``κ = −α(A)`` (:func:`mixing_rate`);
 * the discrete SGA chains of docs/theory.md §2 are exact affine Gaussian recursions
   ``x⁺ = M x + m0 + N(0, Q)`` (:func:`discrete`) with Gaussian invariant law
-  (:func:`discrete_stationary`);
+  (:func:`discrete_stationary`), and so is every linear optimiser of docs/theory.md §4b on
+  its augmented state (:func:`discrete_optimizer`, :func:`optimizer_stationary`);
 * transient moments of both are exact (:func:`ou_moments`, :func:`discrete_moments`), so
   weak errors carry no Monte Carlo error;
 * the conditional laws of docs/theory.md §7 (:func:`conditional`) and the fluctuation–dissipation
@@ -27,8 +28,9 @@ from __future__ import annotations
 from ..gaussian import bilinear as gaussian_bilinear
 from ..gaussian import player_conditional as conditional
 from .affine import SCHEMES, affine_parts, diffusion, drift, drift_terms
-from .chains import discrete, discrete_moments, discrete_stationary
+from .chains import discrete_moments, discrete_stationary
 from .fdr import discrete_fdr, fdr
+from .optimizers import discrete, discrete_optimizer, optimizer_stationary
 from .ou import dissipativity_constant, mixing_rate, ou_moments, spectral_abscissa, stationary
 
 __all__ = [
@@ -43,6 +45,8 @@ __all__ = [
     "dissipativity_constant",
     "discrete",
     "discrete_stationary",
+    "discrete_optimizer",
+    "optimizer_stationary",
     "ou_moments",
     "discrete_moments",
     "conditional",

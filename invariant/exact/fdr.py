@@ -6,7 +6,8 @@ import numpy as np
 
 from ..gaussian import bilinear as gaussian_bilinear
 from .affine import _positive, _scheme, affine_parts, drift_terms
-from .chains import discrete, discrete_stationary
+from .chains import discrete_stationary
+from .optimizers import discrete
 from .ou import stationary
 
 

@@ -48,6 +48,8 @@ def section(ctx: RunContext) -> str:
     local = cond.get("local") or {}
     if local.get("summary"):
         body += "<h3>Local picture</h3>" + H.para(local["summary"])
+    if isinstance(local.get("step_map"), dict):
+        body += H.para("The optimiser's one-step map: " + local["step_map"].get("description", ""))
     s = cond.get("searched") or {}
     if s:
         what = s.get("why") or ""
