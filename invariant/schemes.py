@@ -60,8 +60,10 @@ class Scheme:
 
     @property
     def sde_name(self) -> str:
-        """``"sml-1"``, ``"sml-2"``, ``"alt-d-2"``, … as in the weak-order JSON contract."""
-        return f"{self.name}-{self.order}"
+        """``"sml-1"``, ``"sml-2"``, ``"alt-d-2"``, … as in the weak-order JSON contract; another
+        optimiser's prefixed with its name (``"momentum:alt-d-1"``)."""
+        opt = self.optimizer
+        return f"{self.name}-{self.order}" if opt.plain else f"{opt.name}:{self.name}-{self.order}"
 
     @property
     def sde(self) -> optimizers.SDECoefficients:

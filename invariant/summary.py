@@ -68,6 +68,10 @@ def conditions_section(cfg) -> dict:
     A numerical failure inside the check is recorded (``verdict = "not established"``,
     ``error``) rather than stopping the run; a bad ``[conditions]`` entry raises ConfigError.
     """
+    opt = cfg.scheme.optimizer
+    if cfg.scheme.order not in SDE_ORDERS.get(opt.name, ()):
+        return {"verdict": "not applicable", "reason": f"optimizer = {opt.name!r} has no SDE here "
+                                                       "(docs/theory.md §4b): the conditions are an SDE's"}
     try:
         return conditions.check_config(cfg).to_dict()
     except ConfigError:

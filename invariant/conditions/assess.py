@@ -8,6 +8,8 @@ import time
 import numpy as np
 
 from .. import exact
+from ..errors import ConfigError
+from ..optimizers import SDE_ORDERS
 from ..options.conditions import LYAPUNOV_BUILTIN, SMALL_D, budget, validate_options
 from ..schemes import Scheme
 from . import hormander, reach
@@ -221,7 +223,15 @@ def _global_notes(loc: Local | None, diss: Dissipativity, ly: Lyapunov) -> list[
 
 
 def check_config(cfg, local: bool = True) -> Conditions:
-    """:func:`check` for a validated :class:`~invariant.config.Config` (its ``conditions`` options)."""
+    """:func:`check` for a validated :class:`~invariant.config.Config` (its ``conditions`` options).
+
+    Raises ConfigError naming ``training.optimizer`` when the optimiser has no SDE (RMSProp,
+    Adam): the conditions of docs/theory.md §4 are an SDE's.
+    """
+    opt = cfg.scheme.optimizer
+    if cfg.scheme.order not in SDE_ORDERS.get(opt.name, ()):
+        raise ConfigError("training.optimizer", f"{opt.name!r} has no SDE here (docs/theory.md §4b), and the "
+                                                "conditions of docs/theory.md §4 are an SDE's: nothing to check")
     c = check(cfg.game, cfg.scheme, getattr(cfg, "conditions", None), local=local)
     if getattr(cfg, "dynamics", "sde") == "sga":
         c.notes.append(f"The run simulates the discrete chains; these conditions are those of the "
