@@ -11,7 +11,8 @@ game), every object of the toolkit has a closed form:
 * the discrete SGA chains of docs/theory.md §2 are exact affine Gaussian recursions
   ``x⁺ = M x + m0 + N(0, Q)`` (:func:`discrete`) with Gaussian invariant law
   (:func:`discrete_stationary`), and so is every linear optimiser of docs/theory.md §4b on
-  its augmented state (:func:`discrete_optimizer`, :func:`optimizer_stationary`);
+  its augmented state (:func:`discrete_optimizer`, :func:`optimizer_stationary`), whose SDE
+  is again an OU process (:func:`optimizer_sde`);
 * transient moments of both are exact (:func:`ou_moments`, :func:`discrete_moments`), so
   weak errors carry no Monte Carlo error;
 * the conditional laws of docs/theory.md §7 (:func:`conditional`) and the fluctuation–dissipation
@@ -30,7 +31,7 @@ from ..gaussian import player_conditional as conditional
 from .affine import SCHEMES, affine_parts, diffusion, drift, drift_terms
 from .chains import discrete_moments, discrete_stationary
 from .fdr import discrete_fdr, fdr
-from .optimizers import discrete, discrete_optimizer, optimizer_stationary
+from .optimizers import discrete, discrete_optimizer, optimizer_sde, optimizer_stationary
 from .ou import dissipativity_constant, mixing_rate, ou_moments, spectral_abscissa, stationary
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "discrete_stationary",
     "discrete_optimizer",
     "optimizer_stationary",
+    "optimizer_sde",
     "ou_moments",
     "discrete_moments",
     "conditional",

@@ -188,3 +188,19 @@ def discrete(game, scheme: str, lr: float, batch_size: int):
     (``Σ̃_p = Π_p Σ Π_p``), SML ``Q = η² Σ/N``.
     """
     return discrete_optimizer(game, Scheme(_scheme(scheme), lr, batch_size, 1))
+
+
+def optimizer_sde(game, scheme: Scheme):
+    """The SDE of ``scheme``'s optimiser on an affine game as an OU process (docs/theory.md §4b):
+    ``(A, c, D)`` with drift ``A x + c`` and constant diffusion ``D``.
+
+    Read off the reference coefficients (:meth:`Scheme.drift`, :meth:`Scheme.diffusion`) at the
+    origin and the unit vectors: exact for an affine drift (consensus's order-2 term is a central
+    difference, exact up to rounding there too).
+    """
+    if not getattr(game, "affine", False):
+        raise ValueError(f"the {game.name} game is not affine: its SDE is no OU process")
+    origin = np.zeros(game.d)
+    c = scheme.drift(game, origin)
+    A = np.column_stack([scheme.drift(game, e) - c for e in np.eye(game.d)])
+    return A, c, _sym(scheme.diffusion(game, origin))
