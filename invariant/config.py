@@ -28,6 +28,7 @@ TRAINING_KEYS = ("scheme", "lr", "batch_size", "schedule")
 SIMULATION_KEYS = (
     "dynamics", "order", "chains", "t_end", "t_burn", "dt", "seed", "escape_radius",
     "keep_draws", "keep_chains", "stat_every", "x0", "init_scale", "chunks", "backend", "dtype",
+    "diffusion",
 )
 BACKENDS = ("cpu", "cuda")
 DTYPES = ("float64", "float32")
@@ -153,6 +154,17 @@ def _stat_every(sim: dict, post_steps: int, step_time: float) -> int:
     return stat_every
 
 
+def _diffusion(sim: dict, order: int) -> str:
+    """``simulation.diffusion``: the order-2 SDE's noise, ``"corrected"`` (the default: it matches
+    the scheme's one-step covariance to O(lr³), docs/theory.md §3) or ``"plain"``; order 1 is plain."""
+    diffusion = choice(sim.get("diffusion", "corrected" if order == 2 else "plain"), "simulation.diffusion",
+                       ("plain", "corrected"))
+    if diffusion == "corrected" and order != 2:
+        raise ConfigError("simulation.diffusion", "'corrected' needs order = 2 (the correction is O(lr²), "
+                                                  "below the order-1 SDE's error); drop diffusion or set order = 2")
+    return diffusion
+
+
 def from_dict(table: dict) -> Config:
     """Validate a config given as nested dicts (the parsed TOML)."""
     table = copy.deepcopy(table)
@@ -177,6 +189,7 @@ def from_dict(table: dict) -> Config:
     order = sim.get("order", default_order(scheme_name))
     if type(order) is not int or order not in (1, 2):
         raise ConfigError("simulation.order", f"must be 1 (b0 only) or 2 (b0 + lr·b1), got {order!r}")
+    diffusion = _diffusion(sim, order)
     chains = integer(sim.get("chains", 64), "simulation.chains", low=1)
     t_end = number(sim.get("t_end", 400.0), "simulation.t_end", low=0.0, strict=True)
     t_burn = number(sim.get("t_burn", 0.125 * t_end), "simulation.t_burn", low=0.0)
@@ -220,7 +233,7 @@ def from_dict(table: dict) -> Config:
             "t_burn": t_burn, "dt": dt, "seed": seed, "escape_radius": escape_radius,
             "keep_draws": keep_draws, "keep_chains": keep_chains, "stat_every": stat_every,
             "x0": x0.tolist(), "init_scale": init_scale, "chunks": chunks,
-            "backend": backend, "dtype": dtype,
+            "backend": backend, "dtype": dtype, "diffusion": diffusion,
         },
     }
     cond = conditions_options(table.get("conditions"))
@@ -235,7 +248,7 @@ def from_dict(table: dict) -> Config:
         weak = weak_options(table["weak"], game.d)
         resolved["weak"] = weak.as_dict()
     return Config(
-        game=game, scheme=Scheme(scheme_name, lr, batch_size, order), dynamics=dynamics,
+        game=game, scheme=Scheme(scheme_name, lr, batch_size, order, diffusion == "corrected"), dynamics=dynamics,
         chains=chains, t_end=t_end, t_burn=t_burn, dt=dt, seed=seed,
         escape_radius=escape_radius, keep_draws=keep_draws, keep_chains=keep_chains,
         stat_every=stat_every, x0=x0, init_scale=init_scale, chunks=chunks, resolved=resolved, conditions=cond,

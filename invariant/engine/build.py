@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numba
 
+from ..schemes import fd_step
 from ..storage import atomic_write
 from . import render
 from .render import Source
@@ -117,20 +118,37 @@ def cache_dir() -> Path:
     return Path(root) / "kernels"
 
 
-def kernels(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), order: int = 1):
+def kernels(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), order: int = 1,
+            diffusion: str = "plain", sigma_varies: bool = True):
     """The kernel module for ``game_module`` (dotted name) and states ``x = (θ, ω)`` of
     dimension ``d`` with ``dim θ = d_theta``, with ``hook``'s observables; its ``sde_chunk``
-    simulates the SDE of ``order`` 1 (drift b0) or 2 (b0 + lr·b1), docs/theory.md §3 (``sga_chunk``
-    does not depend on it: SGA runs take order 1's module).
+    simulates the SDE of ``order`` 1 (drift b0) or 2 (b0 + lr·b1), docs/theory.md §3, with the
+    ``"plain"`` noise factor ``L`` or the ``"corrected"`` ``L + lr·M`` (``sigma_varies``: the
+    game's Σ depends on x, so ``M`` differentiates ``L`` along the step; False for affine
+    games, whose Σ is constant).  ``sga_chunk`` depends on none of these: SGA runs take order
+    1's module.
 
     States of dimension ``d <= scratch.STACK_D_MAX`` get kernels specialised for
     ``(d, d_theta)``, whose per-chain vectors live on the stack
     (:mod:`invariant.engine.scratch`); larger states share one module with heap vectors.
     """
-    return load_generated("invariant_kernels", kernels_text(game_module, d, d_theta, hook, order), game_module)
+    text = kernels_text(game_module, d, d_theta, hook, order, diffusion, sigma_varies)
+    return load_generated("invariant_kernels", text, game_module)
 
 
-def kernels_text(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), order: int = 1) -> str:
+def diffusion_constants(diffusion: str, sigma_varies: bool, dtype: str = "float64") -> dict:
+    """The header constants of the SDE's noise factor (templates/step.py ``_corrected_noise``)."""
+    if diffusion not in ("plain", "corrected"):
+        raise ValueError(f"diffusion must be 'plain' or 'corrected', got {diffusion!r}")
+    return dict(
+        CORRECTED=(diffusion == "corrected", "the noise factor is L + lr·M (docs/theory.md §3), else L"),
+        SIGMA_VARIES=(bool(sigma_varies), "Σ depends on x: M differentiates L along the step"),
+        FD_STEP=(fd_step(dtype), "relative step of that central difference, ε^(1/3)"),
+    )
+
+
+def kernels_text(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), order: int = 1,
+                 diffusion: str = "plain", sigma_varies: bool = True) -> str:
     """The source of :func:`kernels`' module (templates ``step.py``, ``chain.py``, the scratch
     of stack or heap vectors, the hook's sources, template and adapter, ``cpu_chains.py``)."""
     small = d <= STACK_D_MAX
@@ -151,6 +169,7 @@ def kernels_text(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), or
         HOOK_WORK=(int(hook.work) if hook.rng else 0, "work rows of the hook's scratch"),
         HOOK_ROWS=(hook.rows, "rows of the hook's scratch: its work rows, then copies of x and ∇g"),
     )
+    constants.update(diffusion_constants(diffusion, sigma_varies))
     constants.update(hook.constants)
     parts = ["step.py", "chain.py", "scratch_stack.py" if small else "scratch_heap.py", *hook.parts, "cpu_chains.py"]
     title = f"Game kernels: {game_module}; observable hook: {','.join(hook.names) or 'none'}."

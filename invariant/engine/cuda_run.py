@@ -82,7 +82,7 @@ class DeviceChains:
             s_th, s_om = sch.b1_signs
             scale = math.sqrt(cfg.dt * sch.lr / sch.batch_size)
             self.k.sde_kernel[launch](*head, f(sch.lr), f(scale), f(cfg.dt), sch.order == 2, f(s_th), f(s_om),
-                                      *books)
+                                      sch.corrected, not cfg.game.affine, *books)
         else:
             self.k.sga_kernel[launch](*head, f(sch.lr), sch.batch_size, SCHEME_ID[sch.name], *books)
 

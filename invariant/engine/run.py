@@ -297,6 +297,10 @@ def _read_config(out: Path) -> tuple:
         table = json.loads((out / "config.json").read_text())
     except OSError as exc:
         raise FileNotFoundError(f"{out} holds no run to resume ({exc.strerror}: {exc.filename})") from None
+    sim = table.get("simulation")
+    if isinstance(sim, dict) and "dynamics" in sim and "diffusion" not in sim:
+        # a resolved config written before simulation.diffusion existed: its SDE was plain
+        return table, config_mod.from_dict({**table, "simulation": {**sim, "diffusion": "plain"}})
     return table, config_mod.from_dict(table)
 
 
@@ -454,7 +458,8 @@ def chain_kernels(cfg, hook):
     (``sde_chunk`` of the SDE's order, or ``sga_chunk``, which order-1 modules carry)."""
     game = cfg.game
     if cfg.dynamics == "sde":
-        return kernels(game.kernels, game.d, game.d_theta, hook, cfg.scheme.order), "sde_chunk"
+        return kernels(game.kernels, game.d, game.d_theta, hook, cfg.scheme.order, cfg.scheme.diffusion_name,
+                       not game.affine), "sde_chunk"
     return kernels(game.kernels, game.d, game.d_theta, hook, 1), "sga_chunk"
 
 

@@ -15,10 +15,13 @@ from invariant.engine.pcg64 import slot as _stream_slot
 from invariant.engine.pcg64 import store as _stream_store
 from invariant.engine.scratch import stack_ptr
 from invariant.engine.templates._stub import (
+    CORRECTED,
+    FD_STEP,
     HOOK_ROWS,
     N_APPLIED,
     N_OBS,
     N_OBS_MAX,
+    SIGMA_VARIES,
     USE_B1,
     _grad,
     _loss,
@@ -34,7 +37,7 @@ from invariant.engine.templates.chain import (
     _unstage,
 )
 from invariant.engine.templates.scratch_stack import _dims, _tri, _tri_queue, _vec
-from invariant.engine.templates.step import _drift, _em_update
+from invariant.engine.templates.step import _drift, _em_corrected, _em_update
 
 # </header>
 
@@ -128,7 +131,8 @@ def sde_chunk(X, status, div_step, div_x, p, data, streams, d_theta, lr, scale, 
 
     ``x ← x + dt·b(x) + scale·L(x) z`` with ``scale = sqrt(dt·lr/N)`` and ``b = b0 + lr·b1``
     (``b1`` with ``s_th``, ``s_om`` the scheme's signs) where the module's ``USE_B1``, else
-    ``b0``; chain ``c`` draws only from its PCG64 stream ``streams[c]``
+    ``b0``; with the module's ``CORRECTED``, the noise factor is the corrected ``L + lr·M``
+    (docs/theory.md §3); chain ``c`` draws only from its PCG64 stream ``streams[c]``
     (:mod:`invariant.engine.pcg64`; the words are updated in place), so results do not
     depend on the number of threads.  A hook that draws random numbers gets its own
     stream ``streams[n_chains + c]`` (``streams`` then holds 2·n_chains rows), so the chains
@@ -146,6 +150,7 @@ def sde_chunk(X, status, div_step, div_x, p, data, streams, d_theta, lr, scale, 
         w = _vec(d)
         b = _vec(d)
         z = _vec(d)
+        y = _vec(d)
         xc = _vec(d)
         sh = _vec(d)
         s1 = _vec(d)
@@ -157,6 +162,7 @@ def sde_chunk(X, status, div_step, div_x, p, data, streams, d_theta, lr, scale, 
         rng = _stream_slot()
         hrng = _stream_slot()
         rc = _stream_slot()
+        rs = _stream_slot()
         lo, hi = _block(blk, n_blocks, n_chains)
         for c in range(lo, hi):
             if status[c] != 0:
@@ -195,7 +201,11 @@ def sde_chunk(X, status, div_step, div_x, p, data, streams, d_theta, lr, scale, 
                                                  burn, stat_every, thin, draws, sh, s1, s2, yq,
                                                  so, obs, hrng, hwork)
                             nxt = min(ns, nd, step + CHECK_EVERY, upto)
-                    _em_update(x, p, data, rng, dt, scale, b, z)
+                    if CORRECTED:
+                        _em_corrected(x, p, data, rng, rs, FD_STEP, dt, scale, lr, SIGMA_VARIES, s_th, s_om, dth,
+                                      b, gx, u, v, w, y, z)
+                    else:
+                        _em_update(x, p, data, rng, dt, scale, b, z)
                 if _pass_done(c, out, replay, x, xc, rng, rc, status, div_step, div_x):
                     break
                 start = nxt = jc
