@@ -11,8 +11,26 @@ from conftest import REFERENCE_GAME, make_config
 DIRAC_R1 = {"name": "dirac", "regularizer": "r1", "gamma": 0.6}
 
 
-def _by_pair(res):
-    return {(c["sde"], c["scheme"]): c for c in res["comparisons"]}
+def _by_pair(res, diffusion="plain"):
+    # each order-2 pair is reported with the plain and the corrected diffusion (docs/theory.md §3.6)
+    return {(c["sde"], c["scheme"]): c for c in res["comparisons"] if c["diffusion"] == diffusion}
+
+
+def test_exact_weak_orders_of_the_corrected_sdes_test_the_noise():
+    # bilinear, from a point mass at two horizons: the corrected diffusion takes the covariance
+    # error from O(η²) to O(η³), O(η) to O(η²) relative, and leaves the mean's order 2 alone
+    res = weak.weak_order(make_config())
+    assert res["horizons"] == [2.0, 4.0] and [b["horizon"] for b in res["by_horizon"]] == [2.0, 4.0]
+    assert res["by_horizon"][0]["comparisons"] == res["comparisons"]
+    for block in res["by_horizon"]:
+        rows = {(c["sde"], c["scheme"], c["diffusion"]): c for c in block["comparisons"]}
+        assert len(rows) == 9
+        for sde, scheme in (("sml-2", "sml"), ("alt-d-2", "alt-d"), ("alt-g-2", "alt-g")):
+            plain, corr = rows[sde, scheme, "plain"], rows[sde, scheme, "corrected"]
+            assert corr["errors"] == pytest.approx(plain["errors"], rel=1e-9)  # the mean is the drift's
+            for key, p_order, c_order in (("cov", 2, 3), ("cov_relative", 1, 2), ("cov_trace_relative", 1, 2)):
+                assert abs(plain[key]["order"] - p_order) < 0.15, (block["horizon"], sde, key, plain[key]["order"])
+                assert abs(corr[key]["order"] - c_order) < 0.15, (block["horizon"], sde, key, corr[key]["order"])
 
 
 def test_exact_weak_orders_on_the_bilinear_game():
