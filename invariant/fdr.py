@@ -396,6 +396,10 @@ def analyse(result) -> dict:
     if form == "sde":
         out["notes"].append("residual = lhs − rhs − dt_term: the Euler–Maruyama chain's relation "
                             "(dt_term = O(dt)); residual_sde = lhs − rhs")
+        if cfg.scheme.corrected and not getattr(cfg.game, "affine", False):
+            out["notes"].append("corrected diffusion: its O(η²/N) part of ½ tr σσᵀ (docs/theory.md §3.6) is not "
+                                "among the streamed Σ terms, so the right-hand sides here are those of the plain "
+                                "diffusion and the relations carry an O(η²) bias (affine games: exact)")
     if getattr(cfg.game, "affine", False):
         try:
             out["exact"] = exact_reference(cfg)

@@ -274,13 +274,13 @@ def _exact(cfg, opts, comparisons):
     steps = [int(round(opts.horizon / lr)) for lr in lrs]
     sde_mom, disc_mom, curves = {}, {}, {}
     for sde, dif in sorted({(c[0], c[3]) for c in comparisons}):
-        for lr, k in zip(lrs, steps):
+        for lr, k in zip(lrs, steps, strict=True):
             sch = _sde_scheme(sde, lr, N, dif)
             A, c = exact.drift(game, sch.name, sch.order, lr)
             D = exact.diffusion(game, lr, N, sch.correction)
             sde_mom[sde, dif, lr] = exact.ou_moments(A, c, D, m0, P0, k * lr)
     for scheme in sorted({c[1] for c in comparisons}):
-        for lr, k in zip(lrs, steps):
+        for lr, k in zip(lrs, steps, strict=True):
             M, mc, Q = exact.discrete(game, scheme, lr, N)
             disc_mom[scheme, lr] = exact.discrete_moments(M, mc, Q, m0, P0, k)
             # the mean curve E x_j, j = 0..k, for Turinici's check
@@ -385,7 +385,7 @@ def _monte_carlo(cfg, opts, comparisons, progress=False):
     sde_index = {sde: i for i, sde in enumerate(sorted({c[0] for c in comparisons}))}
     schemes = sorted({c[1] for c in comparisons})
     disc, sde_est, curves = {}, {}, {}
-    for li, (lr, k) in enumerate(zip(lrs, steps)):
+    for li, (lr, k) in enumerate(zip(lrs, steps, strict=True)):
         rng0 = np.random.default_rng([opts.seed, li, 7])
         X0 = m0 + opts.init_scale * rng0.standard_normal((n, d)) if opts.init == "gaussian" else np.tile(m0, (n, 1))
         X0 = np.ascontiguousarray(X0)
@@ -636,7 +636,7 @@ def format_report(res: dict) -> str:
         for c in comps:
             lo, hi = c["order_interval"]
             iv = f"[{lo:.3f}, {hi:.3f}]" if lo is not None else "—"
-            errs = ", ".join(("(%.1e)" if b else "%.1e") % e for e, b in zip(c["errors"], c["below_noise"]))
+            errs = ", ".join(("(%.1e)" if b else "%.1e") % e for e, b in zip(c["errors"], c["below_noise"], strict=True))
             lines.append(f"  {c['sde']:8s} {c.get('diffusion', 'plain'):9s} {c['scheme']:6s} {c['expected_order']:6d} "
                          f"{_o(c['order'], '.3f'):>6s} {iv:>17s}   {_o(c['cov']['order']):>9s} "
                          f"{_o(c['cov_relative']['order']):>9s} {_o(c['cov_trace_relative']['order']):>9s} "
