@@ -27,6 +27,21 @@ def start(doc: str, argv=None):
     return args, out, time.perf_counter()
 
 
+def provenance() -> dict:
+    """``version`` and ``commit`` (the checkout's ``git`` HEAD, None outside a git checkout) of
+    the package an analysis ran, for its JSON."""
+    import subprocess
+
+    from invariant import __version__
+
+    try:
+        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                check=True, timeout=10).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        commit = None
+    return {"version": __version__, "commit": commit}
+
+
 def save(fig, path) -> None:
     """Write a matplotlib figure at the analyses' resolution and release it."""
     import matplotlib.pyplot as plt

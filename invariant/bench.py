@@ -188,7 +188,8 @@ class EngineStepper:
     def __init__(self, case: Case, X0, scale, seed):
         chains = X0.shape[0]
         self.cfg = cfg = case.config(chains, seed)
-        self.kernels = kernels(cfg.game.kernels, cfg.game.d, cfg.game.d_theta, order=cfg.scheme.order)
+        self.kernels = kernels(cfg.game.kernels, cfg.game.d, cfg.game.d_theta, order=cfg.scheme.order,
+                               diffusion=cfg.scheme.diffusion_name, sigma_varies=not cfg.game.affine)
         self.state = run_mod._fresh_state(cfg, len(STANDARD_OBSERVABLES))
         self.state["X"][:] = X0
         self.streams = pcg64.streams(pcg64.generators(np.random.SeedSequence(seed), chains))

@@ -305,10 +305,8 @@ def _weak_order(args) -> int:
             over["lrs"] = [float(v) for v in args.lrs.split(",") if v.strip()]
         except ValueError:
             raise ConfigError("--lrs", f"must be comma-separated numbers, e.g. 0.2,0.1,0.05; got {args.lrs!r}") from None
-    base = (cfg.weak or weak.WeakOptions()).as_dict()
-    base.update({k: v for k, v in over.items() if v is not None})
     try:
-        opts = weak.validate_options(base, cfg.game.d, prefix="weak")
+        opts = (cfg.weak or weak.WeakOptions()).updated(over, cfg.game.d)
     except ConfigError as exc:  # name the command-line option where one was given
         key = exc.field.split(".", 1)[-1]
         if over.get(key) is not None:
@@ -328,7 +326,7 @@ def _weak_order(args) -> int:
 def _print_run(result, m, out) -> None:
     cfg = result.config
     _say(f"{cfg.game.name} game, {cfg.scheme.name} lr={cfg.scheme.lr:g} N={cfg.scheme.batch_size}, "
-         f"{cfg.dynamics} ({'order ' + str(cfg.scheme.order) if cfg.dynamics == 'sde' else 'discrete'}): "
+         f"{cfg.dynamics} ({f'order {cfg.scheme.order}, {cfg.scheme.diffusion_name} diffusion' if cfg.dynamics == 'sde' else 'discrete'}): "
          f"{cfg.chains} chains × {result.steps_done} steps in {result.wall_seconds:.2f} s")
     if result.n_diverged:
         first = min(result.divergences(), key=lambda d: d["t"])

@@ -30,6 +30,7 @@ TRAINING_KEYS = ("scheme", "lr", "batch_size", "schedule", *OPTIMIZER_KEYS)
 SIMULATION_KEYS = (
     "dynamics", "order", "chains", "t_end", "t_burn", "dt", "seed", "escape_radius",
     "keep_draws", "keep_chains", "stat_every", "x0", "init_scale", "chunks", "backend", "dtype",
+    "diffusion",
 )
 BACKENDS = ("cpu", "cuda")
 DTYPES = ("float64", "float32")
@@ -166,6 +167,21 @@ def _check_sde(optimizer, order: int) -> None:
     if order not in orders:
         raise ConfigError("simulation.order", f"optimizer = {optimizer.name!r} has an SDE of order "
                                               f"{' or '.join(map(str, orders))} only, got {order}")
+def _diffusion(sim: dict, order: int, optimizer) -> str:
+    """``simulation.diffusion``: the order-2 SDE's noise, ``"corrected"`` (the default for plain
+    SGDA: it matches the scheme's one-step covariance to O(lr³), docs/theory.md §3) or
+    ``"plain"``; order 1 and the other optimisers' SDEs (docs/theory.md §4b) are plain."""
+    corrected_ok = order == 2 and optimizer.plain
+    diffusion = choice(sim.get("diffusion", "corrected" if corrected_ok else "plain"), "simulation.diffusion",
+                       ("plain", "corrected"))
+    if diffusion == "corrected" and order != 2:
+        raise ConfigError("simulation.diffusion", "'corrected' needs order = 2 (the correction is O(lr²), "
+                                                  "below the order-1 SDE's error); drop diffusion or set order = 2")
+    if diffusion == "corrected" and not corrected_ok:
+        raise ConfigError("simulation.diffusion", f"'corrected' is derived for plain SGDA; optimizer = "
+                                                  f"{optimizer.name!r} (lr_ratio, n_critic as given) has the plain "
+                                                  "noise of docs/theory.md §4b: drop diffusion")
+    return diffusion
 
 
 def from_dict(table: dict) -> Config:
@@ -193,6 +209,7 @@ def from_dict(table: dict) -> Config:
     order = sim.get("order", default_order(scheme_name, optimizer))
     if type(order) is not int or order not in (1, 2):
         raise ConfigError("simulation.order", f"must be 1 (b0 only) or 2 (b0 + lr·b1), got {order!r}")
+    diffusion = _diffusion(sim, order, optimizer)
     if dynamics == "sde":
         _check_sde(optimizer, order)
     chains = integer(sim.get("chains", 64), "simulation.chains", low=1)
@@ -238,7 +255,7 @@ def from_dict(table: dict) -> Config:
             "t_burn": t_burn, "dt": dt, "seed": seed, "escape_radius": escape_radius,
             "keep_draws": keep_draws, "keep_chains": keep_chains, "stat_every": stat_every,
             "x0": x0.tolist(), "init_scale": init_scale, "chunks": chunks,
-            "backend": backend, "dtype": dtype,
+            "backend": backend, "dtype": dtype, "diffusion": diffusion,
         },
     }
     cond = conditions_options(table.get("conditions"))
@@ -256,7 +273,8 @@ def from_dict(table: dict) -> Config:
         weak = weak_options(table["weak"], game.d)
         resolved["weak"] = weak.as_dict()
     return Config(
-        game=game, scheme=Scheme(scheme_name, lr, batch_size, order, optimizer), dynamics=dynamics,
+        game=game, scheme=Scheme(scheme_name, lr, batch_size, order, optimizer, diffusion == "corrected"),
+        dynamics=dynamics,
         chains=chains, t_end=t_end, t_burn=t_burn, dt=dt, seed=seed,
         escape_radius=escape_radius, keep_draws=keep_draws, keep_chains=keep_chains,
         stat_every=stat_every, x0=x0, init_scale=init_scale, chunks=chunks, resolved=resolved, conditions=cond,

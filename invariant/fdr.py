@@ -205,17 +205,23 @@ def _col(result):
     return idx, vec
 
 
-def _affine_constants(game):
+def _affine_constants(game, scheme=None):
+    """The Σ terms of the relations for an affine game: ``tr Σ_θ``, ``tr Σ_ω`` and the θ and ω
+    parts of ``tr(Σ H)``; for a corrected SDE (``scheme.corrected``) those of ``(N/η)σσᵀ``,
+    the corrected diffusion (docs/theory.md §3), in place of ``Σ``."""
     from . import exact
 
     H, _, Sigma = exact.affine_parts(game)
+    if scheme is not None and scheme.corrected:
+        Sigma = exact.diffusion(game, scheme.lr, scheme.batch_size, scheme.correction) * (scheme.batch_size / scheme.lr)
     dt = game.d_theta
     th, om = slice(0, dt), slice(dt, game.d)
+    SH = np.diag(Sigma @ H)
     return {
         "tr_sigma_theta": float(np.trace(Sigma[th, th])),
         "tr_sigma_omega": float(np.trace(Sigma[om, om])),
-        "tr_sigma_h_theta": float(np.sum(Sigma[th, th] * H[th, th].T)),
-        "tr_sigma_h_omega": float(np.sum(Sigma[om, om] * H[om, om].T)),
+        "tr_sigma_h_theta": float(SH[th].sum()),
+        "tr_sigma_h_omega": float(SH[om].sum()),
     }
 
 
@@ -235,7 +241,7 @@ def _relations(result):
     eta, N = sch.lr, sch.batch_size
     idx, vec = _col(result)
     affine = bool(getattr(cfg.game, "affine", False))
-    consts = _affine_constants(cfg.game) if affine else None
+    consts = _affine_constants(cfg.game, sch if cfg.dynamics == "sde" else None) if affine else None
     rel = {}
     if cfg.dynamics == "sga":
         _needs(result, ("applied_theta_dot_grad", "step_dissipation"))
@@ -390,6 +396,10 @@ def analyse(result) -> dict:
     if form == "sde":
         out["notes"].append("residual = lhs − rhs − dt_term: the Euler–Maruyama chain's relation "
                             "(dt_term = O(dt)); residual_sde = lhs − rhs")
+        if cfg.scheme.corrected and not getattr(cfg.game, "affine", False):
+            out["notes"].append("corrected diffusion: its O(η²/N) part of ½ tr σσᵀ (docs/theory.md §3.6) is not "
+                                "among the streamed Σ terms, so the right-hand sides here are those of the plain "
+                                "diffusion and the relations carry an O(η²) bias (affine games: exact)")
     if getattr(cfg.game, "affine", False):
         try:
             out["exact"] = exact_reference(cfg)
@@ -432,7 +442,7 @@ def exact_reference(cfg) -> dict:
             "fdr2_omega": {"lhs": -o["lhs"], "rhs": -o["rhs"]},
             "fdr2_sum": {"lhs": t["lhs"] + o["lhs"], "rhs": t["rhs"] + o["rhs"]},
         }
-    r = exact.fdr(cfg.game, sch.name, sch.order, sch.lr, sch.batch_size)
+    r = exact.fdr(cfg.game, sch.name, sch.order, sch.lr, sch.batch_size, sch.correction)
     return {k: {"lhs": r[k]["lhs"], "rhs": r[k]["rhs"]} for k in RELATIONS}
 
 

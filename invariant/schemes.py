@@ -23,6 +23,13 @@ SCHEME_ID = {"sml": 0, "alt-d": 1, "alt-g": 2}
 _B1_SIGNS = {"sml": (1.0, 1.0), "alt-d": (-1.0, 1.0), "alt-g": (1.0, -1.0)}
 
 
+def fd_step(dtype: str = "float64") -> float:
+    """Relative step of the corrected noise's central difference of ``L(x) z`` (the kernels'
+    ``FD_STEP``): ``ε^(1/3)`` of ``dtype``, which balances the difference's O(t²) truncation
+    against its O(ε/t) rounding (docs/theory.md §3)."""
+    return float(np.finfo(dtype).eps ** (1.0 / 3.0))
+
+
 @dataclass(frozen=True)
 class Scheme:
     """Stochastic gradient descent–ascent and its SDE (docs/theory.md §2–3).
@@ -40,6 +47,9 @@ class Scheme:
     optimizer : Optimizer
         How each player turns its minibatch gradient into a move (docs/theory.md §4b);
         plain SGD by default.
+    corrected : bool
+        The SDE's noise factor is the corrected ``L + lr·M`` matching the scheme's one-step
+        covariance to O(lr³) (docs/theory.md §3; order 2 only), else the plain ``L``.
     """
 
     name: str
@@ -47,12 +57,25 @@ class Scheme:
     batch_size: int
     order: int
     optimizer: Optimizer = Optimizer()
+    corrected: bool = False
 
     def __post_init__(self):
         if self.name not in SCHEMES:
             raise ValueError(f"scheme must be one of {SCHEMES}, got {self.name!r}")
         if self.order not in (1, 2):
             raise ValueError(f"order must be 1 or 2, got {self.order!r}")
+        if self.corrected and not (self.order == 2 and self.optimizer.plain):
+            raise ValueError("the corrected diffusion belongs to plain SGDA's order-2 SDEs")
+
+    @property
+    def diffusion_name(self) -> str:
+        """``"corrected"`` or ``"plain"`` (``[simulation] diffusion``)."""
+        return "corrected" if self.corrected else "plain"
+
+    @property
+    def correction(self) -> str | None:
+        """The ``correction`` argument of :func:`invariant.exact.diffusion` for this SDE."""
+        return self.name if self.corrected else None
 
     @property
     def b1_signs(self) -> tuple[float, float]:
@@ -60,8 +83,9 @@ class Scheme:
 
     @property
     def sde_name(self) -> str:
-        """``"sml-1"``, ``"sml-2"``, ``"alt-d-2"``, … as in the weak-order JSON contract; another
-        optimiser's prefixed with its name (``"momentum:alt-d-1"``)."""
+        """``"sml-1"``, ``"sml-2"``, ``"alt-d-2"``, … as in the weak-order JSON contract (the
+        diffusion is a field of its own there); another optimiser's prefixed with its name
+        (``"momentum:alt-d-1"``)."""
         opt = self.optimizer
         return f"{self.name}-{self.order}" if opt.plain else f"{opt.name}:{self.name}-{self.order}"
 
@@ -89,7 +113,8 @@ class Scheme:
         return b
 
     def diffusion(self, game, x) -> np.ndarray:
-        """``σσᵀ(x) = (lr/N) P(Σ + γ² HΣH)P`` of :attr:`sde` (``(lr/N) blockdiag(Σθ, Σω)`` for plain SGDA)."""
+        """``σσᵀ(x) = (lr/N) P(Σ + γ² HΣH)P`` of :attr:`sde` (``(lr/N) blockdiag(Σθ, Σω)`` for plain
+        SGDA): the plain diffusion (the corrected one differs from it by O(lr²), docs/theory.md §3)."""
         c = self.sde
         S = game.sigma(x)
         if c.gamma:
@@ -97,6 +122,37 @@ class Scheme:
             S = S + c.gamma**2 * H @ S @ H
         P = np.where(np.arange(game.d) < game.d_theta, 1.0, c.s_om)
         return (c.lr / self.batch_size) * P[:, None] * S * P[None, :]
+
+    def noise(self, game, x, rng: np.random.Generator) -> np.ndarray:
+        """One draw of the SDE's noise factor applied to standard normals: ``L(x) z``, or
+        ``(L + lr·M)(x) z`` when corrected (docs/theory.md §3), as the kernels'
+        ``_corrected_noise`` computes it; ``rng`` advances as by one call of the game's noise."""
+        dth, d = game.d_theta, game.d
+        start = rng.bit_generator.state
+
+        def L(y):  # L(y) z at the same normals z: the generator set back to the start
+            rng.bit_generator.state = start
+            out = np.empty(d)
+            game.module.noise(np.asarray(y, dtype=np.float64), game.params, game.data, rng, out)
+            return out
+
+        slope = np.zeros(d)
+        if self.corrected and not game.affine:
+            s_th, s_om = self.b1_signs
+            gx = game.grad(x)
+            for a, c, blk in ((1.0, s_th, slice(0, dth)), (s_om, 1.0, slice(dth, d))):
+                v = np.r_[-a * gx[:dth], c * gx[dth:]]
+                if np.abs(v).max() > 0:
+                    t = fd_step() * (1.0 + np.abs(x).max()) / np.abs(v).max()
+                    slope[blk] = (-0.25 * (L(x + t * v) - L(x - t * v)) / t)[blk]
+        z = L(x)
+        if not self.corrected:
+            return z
+        s_th, s_om = self.b1_signs
+        u = game.hvp(x, np.r_[z[:dth], np.zeros(d - dth)])
+        v = game.hvp(x, np.r_[np.zeros(dth), z[dth:]])
+        Mz = np.r_[0.5 * u[:dth] + 0.5 * s_th * v[:dth], -0.5 * s_om * u[dth:] - 0.5 * v[dth:]] + slope
+        return z + self.lr * Mz
 
     def step(self, game, x, rng: np.random.Generator | None = None) -> np.ndarray:
         """One iteration of the discrete scheme from ``x`` (an optimiser without state).

@@ -104,7 +104,7 @@ def _exact_law(result):
     if cfg.dynamics == "sga":
         return exact.discrete_stationary(*exact.discrete(game, sch.name, sch.lr, sch.batch_size))
     A, c = exact.drift(game, sch.name, sch.order, sch.lr)
-    D = exact.diffusion(game, sch.lr, sch.batch_size)
+    D = exact.diffusion(game, sch.lr, sch.batch_size, sch.correction)
     I = np.eye(game.d)
     return exact.discrete_stationary(I + cfg.dt * A, cfg.dt * c, cfg.dt * D)
 

@@ -18,6 +18,10 @@ def run_section(result) -> dict:
         "scheme": cfg.scheme.name,
         "optimizer": cfg.scheme.optimizer.as_dict(),
         "order": cfg.scheme.order,
+        # which SDE was run (docs/theory.md §3): None for the discrete chains
+        "diffusion": cfg.scheme.diffusion_name if cfg.dynamics == "sde" else None,
+        "sde": ({"scheme": cfg.scheme.name, "order": cfg.scheme.order, "diffusion": cfg.scheme.diffusion_name}
+                if cfg.dynamics == "sde" else None),
         "lr": cfg.scheme.lr,
         "batch_size": cfg.scheme.batch_size,
         "dt": cfg.step_time,

@@ -42,6 +42,7 @@ applies it to each scheme's mean curve ``E x(t)`` on the ladder.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import scipy.linalg as sla
@@ -51,7 +52,7 @@ from statsmodels.regression.linear_model import WLS
 
 from . import exact
 from .engine import pcg64, render
-from .engine.build import load_generated, step_constants
+from .engine.build import diffusion_constants, load_generated, step_constants
 from .options.weak import (
     DEFAULT_LRS,
     N_BLOCKS,
@@ -82,6 +83,29 @@ COMPARISONS = (
     ("alt-g-2", "alt-g", 2),
 )
 """(SDE, discrete scheme, expected weak order) of every comparison reported (docs/theory.md §8)."""
+
+DIFFUSIONS = ("plain", "corrected")
+"""The SDEs' noises compared by default: each order-2 SDE is reported with its plain and its
+corrected diffusion (docs/theory.md §3), order-1 SDEs with the plain one only."""
+
+
+def _with_diffusions(comparisons, diffusions):
+    """``(sde, scheme, expected, diffusion)`` rows: a 3-tuple stands for every diffusion of
+    ``diffusions`` its SDE has (the corrected one at order 2 only), a 4-tuple for itself."""
+    out = []
+    for c in comparisons:
+        if len(c) == 4:
+            out.append(tuple(c))
+            continue
+        for dif in diffusions:
+            if dif == "plain" or _split_sde(c[0])[1] == 2:
+                out.append((*c, dif))
+    return out
+
+
+def _sde_scheme(sde: str, lr: float, N: int, diffusion: str) -> Scheme:
+    name, order = _split_sde(sde)
+    return Scheme(name, lr, N, order, corrected=diffusion == "corrected")
 
 NOISE_Z = 2.0  # errors within this many standard errors of zero are "below the noise"
 
@@ -236,7 +260,9 @@ def _errors_from_moments(md, Pd, ms, Ps):
     cov = (Pd - Ps)[..., iu[0], iu[1]]
     second = (np.trace(Pd, axis1=-2, axis2=-1) + np.sum(md**2, -1)) - (np.trace(Ps, axis1=-2, axis2=-1) + np.sum(ms**2, -1))
     scale = np.max(np.abs(Ps[..., iu[0], iu[1]]), axis=-1)
-    return mean, cov, second, scale
+    # the spread tr Cov: its error and the SDE's (docs/theory.md §3.5: the long-run quantity)
+    trace = np.stack([np.trace(Pd - Ps, axis1=-2, axis2=-1), np.trace(Ps, axis1=-2, axis2=-1)], -1)
+    return mean, cov, second, scale, trace
 
 
 # --------------------------------------------------------------------------- exact path
@@ -247,14 +273,14 @@ def _exact(cfg, opts, comparisons):
     lrs = opts.lrs
     steps = [int(round(opts.horizon / lr)) for lr in lrs]
     sde_mom, disc_mom, curves = {}, {}, {}
-    for sde in sorted({c[0] for c in comparisons}):
-        name, order = _split_sde(sde)
-        for lr, k in zip(lrs, steps):
-            A, c = exact.drift(game, name, order, lr)
-            D = exact.diffusion(game, lr, N)
-            sde_mom[sde, lr] = exact.ou_moments(A, c, D, m0, P0, k * lr)
+    for sde, dif in sorted({(c[0], c[3]) for c in comparisons}):
+        for lr, k in zip(lrs, steps, strict=True):
+            sch = _sde_scheme(sde, lr, N, dif)
+            A, c = exact.drift(game, sch.name, sch.order, lr)
+            D = exact.diffusion(game, lr, N, sch.correction)
+            sde_mom[sde, dif, lr] = exact.ou_moments(A, c, D, m0, P0, k * lr)
     for scheme in sorted({c[1] for c in comparisons}):
-        for lr, k in zip(lrs, steps):
+        for lr, k in zip(lrs, steps, strict=True):
             M, mc, Q = exact.discrete(game, scheme, lr, N)
             disc_mom[scheme, lr] = exact.discrete_moments(M, mc, Q, m0, P0, k)
             # the mean curve E x_j, j = 0..k, for Turinici's check
@@ -263,13 +289,13 @@ def _exact(cfg, opts, comparisons):
                 xs.append(M @ xs[-1] + mc)
             curves[scheme, lr] = (np.arange(k + 1) * lr, np.array(xs))
     rows = []
-    for sde, scheme, expected in comparisons:
+    for sde, scheme, expected, dif in comparisons:
         est = {}
         for lr in lrs:
             md, Pd = disc_mom[scheme, lr]
-            ms, Ps = sde_mom[sde, lr]
+            ms, Ps = sde_mom[sde, dif, lr]
             est[lr] = _errors_from_moments(md, Pd, ms, Ps)
-        rows.append(_comparison(cfg, sde, scheme, expected, lrs, steps, est, None))
+        rows.append(_comparison(cfg, (sde, dif), scheme, expected, lrs, steps, est, None))
     return rows, curves
 
 
@@ -282,7 +308,8 @@ def kernels_text(game_module: str) -> str:
     """The weak-order paths' kernel module: the engine's step (templates ``step.py``) and the
     paths (``weak_paths.py``)."""
     return render.cpu_module(f"Weak-error paths for the game {game_module}.", game_module,
-                             ["step.py", "weak_paths.py"], step_constants())
+                             ["step.py", "weak_paths.py"],
+                             {**step_constants(), "FD_STEP": diffusion_constants("corrected", True)["FD_STEP"]})
 
 
 def _streams(entropy, n) -> np.ndarray:
@@ -353,10 +380,13 @@ def _monte_carlo(cfg, opts, comparisons, progress=False):
     counts = np.array([(b + 1) * n // nb - b * n // nb for b in range(nb)], float)
     lrs = opts.lrs
     steps = [int(round(opts.horizon / lr)) for lr in lrs]
-    sdes = sorted({c[0] for c in comparisons})
+    sdes = sorted({(c[0], c[3]) for c in comparisons})
+    # an SDE's plain and corrected paths draw the same normals (common random numbers), and
+    # the plain ones those they drew before the corrected diffusion existed
+    sde_index = {sde: i for i, sde in enumerate(sorted({c[0] for c in comparisons}))}
     schemes = sorted({c[1] for c in comparisons})
     disc, sde_est, curves = {}, {}, {}
-    for li, (lr, k) in enumerate(zip(lrs, steps)):
+    for li, (lr, k) in enumerate(zip(lrs, steps, strict=True)):
         rng0 = np.random.default_rng([opts.seed, li, 7])
         X0 = m0 + opts.init_scale * rng0.standard_normal((n, d)) if opts.init == "gaussian" else np.tile(m0, (n, 1))
         X0 = np.ascontiguousarray(X0)
@@ -377,19 +407,19 @@ def _monte_carlo(cfg, opts, comparisons, progress=False):
             curves[scheme, lr] = (np.arange(k + 1) * lr, tb.mean(0), tb.std(0, ddof=1) / math.sqrt(nb))
             if progress:
                 print(f"  weak-order: {scheme} lr={lr:g} done", flush=True)
-        for si, sde in enumerate(sdes):
-            name, order = _split_sde(sde)
-            sch = Scheme(name, lr, N, order)
+        for sde, dif in sdes:
+            sch = _sde_scheme(sde, lr, N, dif)
+            s_th, s_om = sch.b1_signs
             m = opts.substeps
             xbar_ode = _ode(game, sch, m0, k * lr)
             xbar_f = _euler(game, sch, m0, lr / (2 * m), 2 * m * k)
             xbar_c = _euler(game, sch, m0, lr / m, m * k)
-            streams = _streams([opts.seed, li, 200 + si], nb)
+            streams = _streams([opts.seed, li, 200 + sde_index[sde]], nb)
             twins = streams.copy()
             sx_f, sx_c = np.zeros((nb, d)), np.zeros((nb, d))
             sxx_f, sxx_c = np.zeros((nb, d, d)), np.zeros((nb, d, d))
-            ker.sde_paths(X0, m0, game.params, game.data, streams, twins, dth, lr, N, order == 2, sch.sde.drift, k, m,
-                          Lam, xbar_f, xbar_c, sx_f, sxx_f, sx_c, sxx_c)
+            ker.sde_paths(X0, m0, game.params, game.data, streams, twins, dth, lr, N, sch.order == 2, sch.sde.drift, s_th,
+                          s_om, sch.corrected, not game.affine, k, m, Lam, xbar_f, xbar_c, sx_f, sxx_f, sx_c, sxx_c)
             if not np.array_equal(streams, twins):
                 raise RuntimeError(
                     f"the {game.kernels} noise kernel draws a variable number of normals per call: the "
@@ -399,36 +429,39 @@ def _monte_carlo(cfg, opts, comparisons, progress=False):
             # E X_T ≈ X̄_ode + 2(E X^{dt/2} − X̄^{dt/2}) − (E X^{dt} − X̄^{dt}); Cov likewise
             mean = xbar_ode + 2 * (mf - xbar_f) - (mc - xbar_c)
             cov = 2 * cf - cc
-            sde_est[sde, lr] = (mean, cov)
+            sde_est[sde, dif, lr] = (mean, cov)
             if progress:
-                print(f"  weak-order: {sde} lr={lr:g} done", flush=True)
+                print(f"  weak-order: {sde} ({dif}) lr={lr:g} done", flush=True)
     rows = []
-    for sde, scheme, expected in comparisons:
+    for sde, scheme, expected, dif in comparisons:
         est, se = {}, {}
         for lr in lrs:
             md, Pd = disc[scheme, lr]
-            ms, Ps = sde_est[sde, lr]
-            mean, cov, second, scale = _errors_from_moments(md, Pd, ms, Ps)  # per block
-            est[lr] = (mean.mean(0), cov.mean(0), second.mean(0), scale.mean(0))
-            se[lr] = tuple(a.std(0, ddof=1) / math.sqrt(nb) for a in (mean, cov, second))
-        rows.append(_comparison(cfg, sde, scheme, expected, lrs, steps, est, se))
+            ms, Ps = sde_est[sde, dif, lr]
+            mean, cov, second, scale, trace = _errors_from_moments(md, Pd, ms, Ps)  # per block
+            est[lr] = (mean.mean(0), cov.mean(0), second.mean(0), scale.mean(0), trace.mean(0))
+            se[lr] = tuple(a.std(0, ddof=1) / math.sqrt(nb) for a in (mean, cov, second, trace))
+        rows.append(_comparison(cfg, (sde, dif), scheme, expected, lrs, steps, est, se))
     return rows, curves
 
 
 # --------------------------------------------------------------------------- assembly
-def _comparison(cfg, sde, scheme, expected, lrs, steps, est, se):
-    """One ``comparisons[]`` entry of the weak-order JSON."""
+def _comparison(cfg, sde_dif, scheme, expected, lrs, steps, est, se):
+    """One ``comparisons[]`` entry of the weak-order JSON; ``sde_dif`` is ``(sde, diffusion)``."""
+    sde, dif = sde_dif
     names, cov_names = _observable_names(cfg.game)
     lrs = list(lrs)
     mean = np.array([est[lr][0] for lr in lrs])  # (n_lr, d)
     cov = np.array([est[lr][1] for lr in lrs])
     second = np.array([est[lr][2] for lr in lrs])
     scale = np.array([est[lr][3] for lr in lrs])
+    trace = np.array([est[lr][4] for lr in lrs])  # (n_lr, 2): tr(Pd − Ps), tr Ps
     mc = se is not None
     if mc:
         mean_se = np.array([se[lr][0] for lr in lrs])
         cov_se = np.array([se[lr][1] for lr in lrs])
         second_se = np.array([se[lr][2] for lr in lrs])
+        trace_se = np.array([se[lr][3][0] for lr in lrs])
     # headline: max over coordinates of |mean error| (its SE: that of the arg-max coordinate)
     arg = np.argmax(np.abs(mean), axis=1)
     head = np.abs(mean[np.arange(len(lrs)), arg])
@@ -454,8 +487,12 @@ def _comparison(cfg, sde, scheme, expected, lrs, steps, est, se):
     fc = fit_order(lrs, cmax, cmax_se)
     rel = cmax / scale
     fr = fit_order(lrs, rel, cmax_se / scale if mc else None)
+    ft = fit_order(lrs, trace[:, 0], trace_se if mc else None)
+    trel = trace[:, 0] / trace[:, 1]
+    ftr = fit_order(lrs, trel, trace_se / trace[:, 1] if mc else None)
     return {
         "sde": sde,
+        "diffusion": dif,
         "scheme": scheme,
         "expected_order": expected,
         "lrs": lrs,
@@ -473,6 +510,11 @@ def _comparison(cfg, sde, scheme, expected, lrs, steps, est, se):
                 "order_interval": fc["order_interval"], "below_noise": fc["below_noise"]},
         "cov_relative": {"errors": rel.tolist(), "order": fr["order"], "order_interval": fr["order_interval"],
                          "below_noise": fr["below_noise"]},
+        # the spread tr Cov: discrete minus SDE, and relative to the SDE's
+        "cov_trace": {"errors": trace[:, 0].tolist(), "se": trace_se.tolist() if mc else None, "order": ft["order"],
+                      "order_interval": ft["order_interval"], "below_noise": ft["below_noise"]},
+        "cov_trace_relative": {"errors": trel.tolist(), "order": ftr["order"], "order_interval": ftr["order_interval"],
+                               "below_noise": ftr["below_noise"]},
         "by_observable": by,
     }
 
@@ -503,7 +545,7 @@ def _halving(curves, lrs, exact: bool, rel_tol: float = 0.01) -> dict:
 
 
 def weak_order(cfg, options: WeakOptions | None = None, method: str = "auto", comparisons=COMPARISONS,
-               progress: bool = False, **overrides) -> dict:
+               progress: bool = False, diffusions=DIFFUSIONS, **overrides) -> dict:
     """Weak errors and fitted orders of each SDE against each discrete scheme (docs/design.md ◆).
 
     Parameters
@@ -514,8 +556,10 @@ def weak_order(cfg, options: WeakOptions | None = None, method: str = "auto", co
         Defaults to the config's ``[weak]`` table, else :class:`WeakOptions()`.
     method : {"auto", "exact", "monte-carlo"}
         ``"auto"``: exact for affine games, Monte Carlo otherwise.
-    comparisons : sequence of (sde, scheme, expected_order)
+    comparisons : sequence of (sde, scheme, expected_order) or (…, diffusion)
     progress : bool
+    diffusions : sequence of {"plain", "corrected"}
+        The noises of each order-2 SDE of a 3-tuple comparison (order 1: plain only).
     **overrides
         Fields of :class:`WeakOptions` (``lrs``, ``horizon``, ``paths``, ``seed``, …).
 
@@ -523,28 +567,36 @@ def weak_order(cfg, options: WeakOptions | None = None, method: str = "auto", co
     -------
     dict
         The weak-order JSON: ``horizon``, ``observables``, ``comparisons[]`` (``sde``,
-        ``scheme``, ``lrs``, ``errors``, ``by_observable``, ``order``, ``order_interval``,
-        ``exact`` and more), ``step_halving``, ``method``, ``initial``, ``batch_size``,
-        ``paths`` (Monte Carlo), ``notes``.
+        ``diffusion``, ``scheme``, ``lrs``, ``errors``, ``by_observable``, ``order``,
+        ``order_interval``, ``exact`` and more) at ``horizon``, ``horizons`` and
+        ``by_horizon[]`` (``horizon``, ``comparisons``: the same at every horizon of
+        ``options.horizons``, ``horizon`` first), ``step_halving``, ``method``, ``initial``,
+        ``batch_size``, ``paths`` (Monte Carlo), ``notes``.
     """
     opts = options or getattr(cfg, "weak", None) or WeakOptions()
     if overrides:
-        table = opts.as_dict()
-        table.update({k: (list(v) if isinstance(v, tuple) else v) for k, v in overrides.items() if v is not None})
-        opts = validate_options(table, cfg.game.d)
+        opts = opts.updated(overrides, cfg.game.d)
     if method == "auto":
         method = "exact" if getattr(cfg.game, "affine", False) else "monte-carlo"
-    if method == "exact":
-        rows, curves = _exact(cfg, opts, comparisons)
-    elif method == "monte-carlo":
-        rows, curves = _monte_carlo(cfg, opts, comparisons, progress)
-    else:
+    if method not in ("exact", "monte-carlo"):
         raise ValueError(f"method must be 'auto', 'exact' or 'monte-carlo', got {method!r}")
+    comparisons = _with_diffusions(comparisons, diffusions)
+    by_horizon, curves = [], None
+    for T in opts.horizons:
+        at = replace(opts, horizon=T)
+        if method == "exact":
+            rows, c = _exact(cfg, at, comparisons)
+        else:
+            rows, c = _monte_carlo(cfg, at, comparisons, progress)
+        by_horizon.append({"horizon": T, "comparisons": rows})
+        curves = c if T == opts.horizon else curves
     names, cov_names = _observable_names(cfg.game)
     m0, _ = _initial(cfg, opts)
     notes = [
         "headline errors: max over coordinates of |E x_k − E X_T| (linear observables); covariance errors "
-        "apart: absolute O(η²) and relative O(η) for every SDE (docs/theory.md §3)",
+        "apart: absolute O(η²) and relative O(η) for every plain SDE, O(η³) and O(η²) from the noise for the "
+        "corrected ones (docs/theory.md §3); from a spread-out initial law the order-2 drift's O(η²) error in "
+        "carrying that spread adds to both",
     ]
     if method == "monte-carlo":
         notes.append("SDE reference: Richardson-extrapolated Euler–Maruyama (dt = lr/%d and lr/%d, shared Brownian "
@@ -559,30 +611,39 @@ def weak_order(cfg, options: WeakOptions | None = None, method: str = "auto", co
         "batch_size": cfg.scheme.batch_size,
         "initial": {"law": opts.init, "mean": m0.tolist(), "scale": opts.init_scale},
         "paths": opts.paths if method == "monte-carlo" else None,
-        "comparisons": rows,
+        "comparisons": by_horizon[0]["comparisons"],
+        "horizons": list(opts.horizons),
+        "by_horizon": by_horizon,
         "step_halving": _halving(curves, opts.lrs, method == "exact"),
         "notes": notes,
     }
 
 
+def _o(v, fmt=".2f") -> str:
+    return format(v, fmt) if v is not None else "—"
+
+
 def format_report(res: dict) -> str:
-    """A plain-text table of a :func:`weak_order` result."""
-    lines = [f"weak orders at T = {res['horizon']:g} ({res['method']}, {res['game']} game, N = {res['batch_size']}"
-             + (f", {res['paths']} paths" if res.get("paths") else "") + ")"]
-    lines.append(f"  {'SDE':8s} {'scheme':6s} {'expect':>6s} {'order':>7s} {'95% interval':>17s}   "
-                 f"{'cov (abs)':>9s} {'cov (rel)':>9s}   errors over lr = " + ", ".join(f"{v:g}" for v in res["comparisons"][0]["lrs"]))
-    for c in res["comparisons"]:
-        o = c["order"]
-        lo, hi = c["order_interval"]
-        iv = f"[{lo:.3f}, {hi:.3f}]" if lo is not None else "—"
-        co = c["cov"]["order"]
-        cr = c["cov_relative"]["order"]
-        errs = ", ".join(("(%.1e)" if b else "%.1e") % e for e, b in zip(c["errors"], c["below_noise"]))
-        lines.append(f"  {c['sde']:8s} {c['scheme']:6s} {c['expected_order']:6d} "
-                     f"{(f'{o:.3f}' if o is not None else '—'):>7s} {iv:>17s}   "
-                     f"{(f'{co:.2f}' if co is not None else '—'):>9s} {(f'{cr:.2f}' if cr is not None else '—'):>9s}   {errs}")
-        if c["note"]:
-            lines.append(f"      note: {c['note']}")
+    """A plain-text table of a :func:`weak_order` result: one block per horizon."""
+    lines = [f"weak orders ({res['method']}, {res['game']} game, N = {res['batch_size']}"
+             + (f", {res['paths']} paths" if res.get("paths") else "")
+             + f", initial law {res['initial']['law']}" + ")"]
+    for block in res.get("by_horizon") or [{"horizon": res["horizon"], "comparisons": res["comparisons"]}]:
+        comps = block["comparisons"]
+        lines.append(f" T = {block['horizon']:g}")
+        lines.append(f"  {'SDE':8s} {'noise':9s} {'scheme':6s} {'expect':>6s} {'mean':>6s} {'95% interval':>17s}   "
+                     f"{'cov (abs)':>9s} {'cov (rel)':>9s} {'trCov rel':>9s} {'|x|²':>6s}   errors over lr = "
+                     + ", ".join(f"{v:g}" for v in comps[0]["lrs"]))
+        for c in comps:
+            lo, hi = c["order_interval"]
+            iv = f"[{lo:.3f}, {hi:.3f}]" if lo is not None else "—"
+            errs = ", ".join(("(%.1e)" if b else "%.1e") % e for e, b in zip(c["errors"], c["below_noise"], strict=True))
+            lines.append(f"  {c['sde']:8s} {c.get('diffusion', 'plain'):9s} {c['scheme']:6s} {c['expected_order']:6d} "
+                         f"{_o(c['order'], '.3f'):>6s} {iv:>17s}   {_o(c['cov']['order']):>9s} "
+                         f"{_o(c['cov_relative']['order']):>9s} {_o(c['cov_trace_relative']['order']):>9s} "
+                         f"{_o(c['by_observable']['|x|^2']['order']):>6s}   {errs}")
+            if c["note"]:
+                lines.append(f"      note: {c['note']}")
     for scheme, h in res["step_halving"].items():
         lc = h["largest_converged_lr"]
         lines.append(f"  step halving (Turinici), {scheme}: "

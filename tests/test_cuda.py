@@ -187,7 +187,7 @@ def _ptx(cfg, hook) -> str:
                                                                              "acc_s2", "acc_obs"))
     ft = numba.typeof(f(1))
     if cfg.dynamics == "sde":
-        kernel, sig = k.sde_kernel, head + (ft, ft, ft, numba.boolean, ft, ft) + books
+        kernel, sig = k.sde_kernel, head + (ft, ft, ft, numba.boolean, ft, ft, numba.boolean, numba.boolean) + books
     else:
         kernel, sig = k.sga_kernel, head + (ft, numba.int64, numba.int64) + books
     ptx, _ = cuda.compile_ptx(kernel.py_func, sig, cc=(9, 0))

@@ -257,3 +257,33 @@ def test_optimizer_sdes_match_the_cpu_engine(training, order):
                            simulation={**TINY, "t_end": 30 * TINY["dt"], "t_burn": 10 * TINY["dt"], "order": order,
                                        **sim})
     _agree(engine.simulate(cfg()), engine.simulate(cfg(backend="cuda")), 1e-9)
+@pytest.mark.parametrize("backend", ["cpu", "cuda"])
+def test_corrected_noise_replays_the_plain_normals(backend):
+    # the corrected factor L + lr·M evaluates the noise kernel at x ± t·v from a saved stream
+    # state (templates/step.py): the chains then draw the plain SDE's normals, so the two
+    # runs differ by the O(lr) correction only, not by independent noise
+    game = {"name": "dirac", "loss": "vanilla", "regularizer": "r1", "gamma": 0.5}
+    runs = {dif: engine.simulate(_config(game, "sde", "alt-d", 2, backend=backend, diffusion=dif))
+            for dif in ("plain", "corrected")}
+    x0 = run_mod._start(_config(game), Hook())[0]["X"]
+    moved = np.abs(runs["plain"].X - x0).max()
+    gap = np.abs(runs["corrected"].X - runs["plain"].X).max()
+    print(f"{backend}: moved {moved:.3g}, corrected − plain {gap:.3g}")
+    assert 0 < gap < 0.2 * moved
+    assert runs["corrected"].obs_names == runs["plain"].obs_names
+
+
+def test_corrected_sde_stationary_moments_match_the_exact_law():
+    # the strongly damped bilinear game of the SGA test, as its corrected ALT-D SDE: Euler–Maruyama
+    # with the corrected diffusion is an affine recursion with an exact law (docs/theory.md §3.6)
+    game = {"name": "bilinear", "C": [[0.5]], "lam": 2.0, "gam": 2.0, "a": [0.3], "b": [-0.2],
+            "Sigma_theta": [[1.0]], "Sigma_omega": [[0.5]]}
+    cfg = make_config(game, training={"scheme": "alt-d", "lr": 0.2, "batch_size": 1},
+                      simulation={"dynamics": "sde", "dt": 0.05, "chains": 16, "t_end": 60.0, "t_burn": 4.0,
+                                  "seed": 5, "backend": "cuda", "chunks": 2, "stat_every": 1})
+    assert cfg.scheme.corrected
+    m = stationary.moments(engine.simulate(cfg))
+    (m_sim, P_sim), _ = _reference(cfg)
+    z_cov = (m.cov - P_sim) / m.cov_mcse
+    print(f"max|z| cov {np.abs(z_cov).max():.2f}")
+    assert np.abs(z_cov).max() < Z_MAX

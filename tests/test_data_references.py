@@ -35,6 +35,7 @@ def test_reference_describes_the_default_example(reference, default_cfg):
     sch = default_cfg.scheme
     assert reference["lr"] == sch.lr and reference["batch_size"] == sch.batch_size
     assert reference["run"]["scheme"] == sch.name and reference["run"]["order"] == sch.order
+    assert reference["run"]["diffusion"] == sch.diffusion_name
     assert reference["param_names"] == list(default_cfg.game.param_names)
 
 
@@ -68,9 +69,26 @@ def test_exact_discrete_laws_match_reference(reference, default_cfg, scheme):
     np.testing.assert_allclose(M @ P @ M.T - P + Q, 0.0, atol=1e-12)
 
 
-def test_run_entry_is_the_default_sde(reference):
+@pytest.mark.parametrize("sde", ["sml-2", "alt-d-2", "alt-g-2"])
+def test_exact_corrected_sde_laws_match_reference(reference, default_cfg, sde):
+    game, sch = default_cfg.game, default_cfg.scheme
+    scheme, order = sde.rsplit("-", 1)
+    ref = reference["sde_corrected"][sde]
+    A, c = exact.drift(game, scheme, int(order), sch.lr)
+    D = exact.diffusion(game, sch.lr, sch.batch_size, correction=scheme)
+    np.testing.assert_allclose(D, ref["diffusion_matrix"], **TOL)
+    np.testing.assert_allclose(A, ref["drift_A"], **TOL)
+    m, P = exact.stationary(A, c, D)
+    np.testing.assert_allclose(m, ref["mean"], **TOL)
+    np.testing.assert_allclose(P, ref["cov"], **TOL)
+    np.testing.assert_allclose(A @ P + P @ A.T + D, 0.0, atol=1e-12)
+
+
+def test_run_entry_is_the_default_sde(reference, default_cfg):
+    # the default order-2 SDE runs with the corrected diffusion (docs/theory.md §3.6)
     run = reference["run"]
-    ref = reference["sde"][f"{run['scheme']}-{run['order']}"]
+    assert run["diffusion"] == default_cfg.scheme.diffusion_name == "corrected"
+    ref = reference["sde_corrected" if run["diffusion"] == "corrected" else "sde"][f"{run['scheme']}-{run['order']}"]
     assert run["cov"] == ref["cov"] and run["mixing_rate"] == ref["mixing_rate"]
     assert run["mixing_rate"] > 0
 

@@ -40,13 +40,14 @@ def test_sde_fdrs_hold_on_the_bilinear_game(scheme, order, seed):
     zs = {k: a[k]["z"] for k in fdr.RELATIONS}
     print(scheme, order, {k: round(v, 2) for k, v in zs.items()})
     assert all(abs(z) < 3 for z in zs.values()), zs
-    # the rhs of FDR2 is exactly (η/2N) tr Σ (constant Σ): no Monte Carlo error on that side
-    H, f, Sigma = exact.affine_parts(cfg.game)
+    # the rhs of FDR2 is exactly ½ tr σσᵀ, (η/2N) tr Σ for the plain diffusion, with the corrected
+    # diffusion's O(η²) part at order 2 (constant Σ): no Monte Carlo error on that side
+    D = exact.diffusion(cfg.game, 0.1, 4, cfg.scheme.correction)
+    assert cfg.scheme.corrected == (order == 2)
     dth = cfg.game.d_theta
-    k = 0.1 / (2 * 4)
-    assert a["fdr2_theta"]["rhs"] == pytest.approx(k * np.trace(Sigma[:dth, :dth]), rel=1e-14)
-    assert a["fdr2_omega"]["rhs"] == pytest.approx(-k * np.trace(Sigma[dth:, dth:]), rel=1e-14)
-    assert a["fdr2_sum"]["rhs"] == pytest.approx(k * np.trace(Sigma), rel=1e-14)
+    assert a["fdr2_theta"]["rhs"] == pytest.approx(0.5 * np.trace(D[:dth, :dth]), rel=1e-12)
+    assert a["fdr2_omega"]["rhs"] == pytest.approx(-0.5 * np.trace(D[dth:, dth:]), rel=1e-12)
+    assert a["fdr2_sum"]["rhs"] == pytest.approx(0.5 * np.trace(D), rel=1e-12)
     assert a["fdr2_theta"]["rhs_mcse"] == 0.0
     # the exact OU relations hold to round-off, and the estimated lhs agrees with them once
     # the Euler–Maruyama term is added
@@ -63,7 +64,7 @@ def test_the_euler_maruyama_term_is_that_of_the_simulated_chain():
     a = fdr.analyse(r)
     g, lr, N, dt = cfg.game, 0.1, 4, cfg.dt
     A, c = exact.drift(g, "alt-d", 2, lr)
-    m, P = exact.discrete_stationary(np.eye(g.d) + dt * A, dt * c, dt * exact.diffusion(g, lr, N))
+    m, P = exact.discrete_stationary(np.eye(g.d) + dt * A, dt * c, dt * exact.diffusion(g, lr, N, cfg.scheme.correction))
     th = slice(0, g.d_theta)
     bt2 = exact.gaussian_bilinear(m, P, A[th], c[th], A[th], c[th])
     assert a["fdr2_theta"]["dt_term"] == pytest.approx(dt / 2 * bt2, rel=0.05)

@@ -18,7 +18,7 @@ def _reference(cfg):
         m, P = exact.discrete_stationary(*exact.discrete(game, sch.name, sch.lr, sch.batch_size))
         return (m, P), (m, P)
     A, c = exact.drift(game, sch.name, sch.order, sch.lr)
-    D = exact.diffusion(game, sch.lr, sch.batch_size)
+    D = exact.diffusion(game, sch.lr, sch.batch_size, sch.correction)
     # Euler–Maruyama with step dt is itself an affine recursion: its exact law is what the run samples
     I = np.eye(game.d)
     em = exact.discrete_stationary(I + cfg.dt * A, cfg.dt * c, cfg.dt * D)
@@ -26,26 +26,28 @@ def _reference(cfg):
 
 
 CASES = [
-    ("sde", "sml", 1),      # SML-SDE
-    ("sde", "sml", 2),      # order-2 SML-SDE
-    ("sde", "alt-d", 2),    # ALT-SDE, ALT-D
-    ("sde", "alt-g", 2),    # ALT-SDE, ALT-G
-    ("sga", "sml", 1),
-    ("sga", "alt-d", 2),
-    ("sga", "alt-g", 2),
+    ("sde", "sml", 1, None),      # SML-SDE
+    ("sde", "sml", 2, None),      # order-2 SML-SDE (corrected diffusion, the default at order 2)
+    ("sde", "alt-d", 2, None),    # ALT-SDE, ALT-D (corrected)
+    ("sde", "alt-g", 2, None),    # ALT-SDE, ALT-G (corrected)
+    ("sde", "alt-d", 2, "plain"),  # ALT-SDE, ALT-D, plain diffusion
+    ("sga", "sml", 1, None),
+    ("sga", "alt-d", 2, None),
+    ("sga", "alt-g", 2, None),
 ]
 
 
-@pytest.mark.parametrize("dynamics,scheme,order", CASES)
-def test_stationary_moments_match_exact_reference(dynamics, scheme, order):
-    cfg = make_config(training={"scheme": scheme}, simulation={**RUN, "dynamics": dynamics, "order": order})
+@pytest.mark.parametrize("dynamics,scheme,order,diffusion", CASES)
+def test_stationary_moments_match_exact_reference(dynamics, scheme, order, diffusion):
+    sim = {**RUN, "dynamics": dynamics, "order": order, **({"diffusion": diffusion} if diffusion else {})}
+    cfg = make_config(training={"scheme": scheme}, simulation=sim)
     r = engine.simulate(cfg)
     m = stationary.moments(r)
     (m_sim, P_sim), (m_ref, P_ref) = _reference(cfg)
     z_mean = (m.mean - m_sim) / m.mean_mcse
     z_cov = (m.cov - P_sim) / m.cov_mcse
     rel = np.linalg.norm(m.cov - P_ref) / np.linalg.norm(P_ref)
-    print(f"{dynamics} {scheme}-{order}: max|z| mean {np.abs(z_mean).max():.2f}, cov {np.abs(z_cov).max():.2f}; "
+    print(f"{dynamics} {scheme}-{order} {cfg.scheme.diffusion_name}: max|z| mean {np.abs(z_mean).max():.2f}, cov {np.abs(z_cov).max():.2f}; "
           f"cov rel. error vs exact {rel:.4f}")
     assert r.n_diverged == 0 and m.settled
     assert np.abs(z_mean).max() < Z_MAX

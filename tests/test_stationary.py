@@ -16,7 +16,7 @@ def run():
     r = engine.simulate(cfg)
     sch = cfg.scheme
     A, c = exact.drift(cfg.game, sch.name, sch.order, sch.lr)
-    D = exact.diffusion(cfg.game, sch.lr, sch.batch_size)
+    D = exact.diffusion(cfg.game, sch.lr, sch.batch_size, sch.correction)  # corrected: the order-2 default
     # the Euler–Maruyama chain's exact law (what the run samples)
     m, P = exact.discrete_stationary(np.eye(cfg.game.d) + cfg.dt * A, cfg.dt * c, cfg.dt * D)
     return r, m, P

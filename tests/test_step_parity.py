@@ -64,3 +64,45 @@ def test_the_kernel_step_is_the_reference_step(game, scheme):
     at_om = {"sml": x0, "alt-d": x0, "alt-g": np.r_[x1[th], x0[om]]}[scheme]
     want = np.r_[-LR * (gb[th] - g.grad(at_th)[th]), LR * (gb[om] - g.grad(at_om)[om])]
     np.testing.assert_allclose(delta, want, rtol=1e-10, atol=1e-13)
+
+
+# the corrected SDE noise (templates/step.py _corrected_noise) as the engine and the weak paths call it
+_ONE_NOISE = '''
+from invariant.engine.pcg64 import load as _stream_load, slot as _stream_slot, store as _stream_store
+
+
+@njit(cache=True)
+def one_noise(x, p, data, streams, lr, varies, s_th, s_om, dth, h, z):
+    rng = _stream_slot()
+    rs = _stream_slot()
+    _stream_load(rng, streams, 0)
+    d = x.shape[0]
+    gx, u, v, w, y = np.empty(d), np.empty(d), np.empty(d), np.empty(d), np.empty(d)
+    _grad(x, p, data, gx)
+    _corrected_noise(x, p, data, rng, rs, h, lr, varies, s_th, s_om, dth, gx, u, v, w, y, z)
+    _stream_store(rng, streams, 0)
+'''
+
+
+@pytest.mark.parametrize("game", ["bilinear", "dirac"])
+@pytest.mark.parametrize("scheme", ["sml", "alt-d", "alt-g"])
+def test_the_kernel_corrected_noise_is_the_reference(game, scheme):
+    from invariant.schemes import fd_step
+
+    cfg = make_config(None if game == "bilinear" else DIRAC)
+    g = cfg.game
+    x0 = cfg.x0 + 0.3 * np.random.default_rng(2).standard_normal(g.d)
+    gen = pcg64.generators(np.random.SeedSequence(6), 1)[0]
+    streams = pcg64.streams([gen])
+    sch = Scheme(scheme, LR, BATCH, 2, corrected=True)
+    want = sch.noise(g, x0, gen)
+    text = render.cpu_module("Corrected noise parity test.", g.kernels, ["step.py", render.Source(_ONE_NOISE)], {})
+    mod = load_generated("invariant_noise_test", text, g.kernels)
+    z = np.empty(g.d)
+    s_th, s_om = sch.b1_signs
+    mod.one_noise(x0, g.params, g.data, streams, LR, not g.affine, s_th, s_om, g.d_theta, fd_step(), z)
+    np.testing.assert_allclose(z, want, rtol=1e-9, atol=1e-12)
+    assert np.array_equal(streams[0], pcg64.words(gen.bit_generator.state))  # one call's draws
+    # the plain factor draws the same normals: the correction is O(lr)
+    plain = Scheme(scheme, LR, BATCH, 2).noise(g, x0, pcg64.generators(np.random.SeedSequence(6), 1)[0])
+    assert 0 < np.abs(z - plain).max() < 2 * LR * np.abs(plain).max() + 1e-12

@@ -18,6 +18,7 @@ from pathlib import Path
 import numba
 
 from ..optimizers import OPTIMIZER_ID, STATE_VECTORS
+from ..schemes import fd_step
 from ..storage import atomic_write
 from . import render
 from .render import Source
@@ -136,24 +137,39 @@ def optimizer_constants(optimizer: str, d: int, order: int = 1) -> dict:
                 D_S=(max(1, n_s * int(d)), "a stack vector of the optimiser's state (at least one entry)"))
 
 
-def kernels(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), order: int = 1, optimizer: str = "sgd"):
+def kernels(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), order: int = 1,
+            diffusion: str = "plain", sigma_varies: bool = True, optimizer: str = "sgd"):
     """The kernel module for ``game_module`` (dotted name) and states ``x = (θ, ω)`` of
     dimension ``d`` with ``dim θ = d_theta``, with ``hook``'s observables; its ``sga_chunk``
     trains with ``optimizer`` (:data:`invariant.optimizers.OPTIMIZERS`), its ``sde_chunk``
     simulates that optimiser's SDE of ``order`` 1 or 2 (docs/theory.md §3, §4b; only
-    consensus's SDE kernels differ from SGD's: the others read their coefficients at run time).
-    SGA runs take order 1's module.
+    consensus's SDE kernels differ from SGD's: the others read their coefficients at run time),
+    with the ``"plain"`` noise factor ``L`` or (plain SGDA at order 2) the ``"corrected"``
+    ``L + lr·M`` (``sigma_varies``: the game's Σ depends on x, so ``M`` differentiates ``L``
+    along the step; False for affine games, whose Σ is constant).  SGA runs take order 1's
+    module.
 
     States of dimension ``d <= scratch.STACK_D_MAX`` get kernels specialised for
     ``(d, d_theta)``, whose per-chain vectors live on the stack
     (:mod:`invariant.engine.scratch`); larger states share one module with heap vectors.
     """
-    text = kernels_text(game_module, d, d_theta, hook, order, optimizer)
+    text = kernels_text(game_module, d, d_theta, hook, order, diffusion, sigma_varies, optimizer)
     return load_generated("invariant_kernels", text, game_module)
 
 
+def diffusion_constants(diffusion: str, sigma_varies: bool, dtype: str = "float64") -> dict:
+    """The header constants of the SDE's noise factor (templates/step.py ``_corrected_noise``)."""
+    if diffusion not in ("plain", "corrected"):
+        raise ValueError(f"diffusion must be 'plain' or 'corrected', got {diffusion!r}")
+    return dict(
+        CORRECTED=(diffusion == "corrected", "the noise factor is L + lr·M (docs/theory.md §3), else L"),
+        SIGMA_VARIES=(bool(sigma_varies), "Σ depends on x: M differentiates L along the step"),
+        FD_STEP=(fd_step(dtype), "relative step of that central difference, ε^(1/3)"),
+    )
+
+
 def kernels_text(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), order: int = 1,
-                 optimizer: str = "sgd") -> str:
+                 diffusion: str = "plain", sigma_varies: bool = True, optimizer: str = "sgd") -> str:
     """The source of :func:`kernels`' module (templates ``step.py``, ``chain.py``, the scratch
     of stack or heap vectors, the hook's sources, template and adapter, ``cpu_chains.py``)."""
     small = d <= STACK_D_MAX
@@ -177,6 +193,7 @@ def kernels_text(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), or
         HOOK_ROWS=(hook.rows, "rows of the hook's scratch: its work rows, then copies of x and ∇g"),
         **optimizer_constants(optimizer, d, order),
     )
+    constants.update(diffusion_constants(diffusion, sigma_varies))
     constants.update(hook.constants)
     parts = ["step.py", "chain.py", "scratch_stack.py" if small else "scratch_heap.py", *hook.parts, "cpu_chains.py"]
     title = f"Game kernels: {game_module}; observable hook: {','.join(hook.names) or 'none'}."

@@ -82,9 +82,11 @@ class DeviceChains:
         cfg, sch, f = self.cfg, self.cfg.scheme, self.f
         if cfg.dynamics == "sde":
             c = sch.sde
+            s_th, s_om = sch.b1_signs
             scale = math.sqrt(cfg.dt * c.lr / sch.batch_size)
-            self.k.sde_kernel[launch](*head, tuple(map(f, c.drift)), tuple(map(f, c.noise)), f(scale), f(cfg.dt),
-                                      c.uses_hvp, *books)
+            self.k.sde_kernel[launch](*head, tuple(map(f, c.drift)), tuple(map(f, c.noise)), f(c.lr), f(scale),
+                                      f(cfg.dt), c.uses_hvp, f(s_th), f(s_om), sch.corrected, not cfg.game.affine,
+                                      *books)
         else:
             self.k.sga_kernel[launch](*head, f(sch.lr), sch.batch_size, SCHEME_ID[sch.name], self.dev["opt_state"],
                                       self.op, *books)

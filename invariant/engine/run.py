@@ -306,6 +306,10 @@ def _read_config(out: Path) -> tuple:
         table = json.loads((out / "config.json").read_text())
     except OSError as exc:
         raise FileNotFoundError(f"{out} holds no run to resume ({exc.strerror}: {exc.filename})") from None
+    sim = table.get("simulation")
+    if isinstance(sim, dict) and "dynamics" in sim and "diffusion" not in sim:
+        # a resolved config written before simulation.diffusion existed: its SDE was plain
+        return table, config_mod.from_dict({**table, "simulation": {**sim, "diffusion": "plain"}})
     return table, config_mod.from_dict(table)
 
 
@@ -467,8 +471,9 @@ def chain_kernels(cfg, hook):
     if cfg.dynamics == "sde":
         # only consensus's SDE kernels differ from SGD's (the coefficients are arguments)
         opt = cfg.scheme.optimizer.name if cfg.scheme.optimizer.name == "consensus" else "sgd"
-        return kernels(game.kernels, game.d, game.d_theta, hook, cfg.scheme.order, opt), "sde_chunk"
-    return kernels(game.kernels, game.d, game.d_theta, hook, 1, cfg.scheme.optimizer.name), "sga_chunk"
+        return kernels(game.kernels, game.d, game.d_theta, hook, cfg.scheme.order, cfg.scheme.diffusion_name,
+                       not game.affine, opt), "sde_chunk"
+    return kernels(game.kernels, game.d, game.d_theta, hook, 1, optimizer=cfg.scheme.optimizer.name), "sga_chunk"
 
 
 def _cpu_advance(cfg, hook, s, streams, step0):
@@ -485,7 +490,8 @@ def _cpu_advance(cfg, hook, s, streams, step0):
         if cfg.dynamics == "sde":
             c = sch.sde
             scale = math.sqrt(cfg.dt * c.lr / sch.batch_size)
-            k.sde_chunk(*common, c.drift, c.noise, scale, cfg.dt, *books)
+            s_th, s_om = sch.b1_signs  # the corrected noise's (plain SGDA only)
+            k.sde_chunk(*common, c.drift, c.noise, c.lr, scale, cfg.dt, s_th, s_om, *books)
         else:
             k.sga_chunk(*common, sch.lr, sch.batch_size, SCHEME_ID[sch.name], s["opt_state"], op, *books)
 

@@ -5,17 +5,18 @@ from __future__ import annotations
 import numpy as np
 
 from ..gaussian import bilinear as gaussian_bilinear
-from .affine import _positive, _scheme, affine_parts, drift_terms
+from .affine import _positive, _scheme, affine_parts, diffusion, drift_terms
 from .chains import discrete_stationary
 from .optimizers import discrete
 from .ou import stationary
 
 
-def fdr(game, scheme: str, order: int, lr: float, batch_size: int) -> dict:
+def fdr(game, scheme: str, order: int, lr: float, batch_size: int, correction: str | None = None) -> dict:
     """Exact fluctuation–dissipation sides at the SDE's invariant law (docs/theory.md §5).
 
     The SDE is ``dX = (AX + c)dt + σdW`` with ``(A, c) = drift(game, scheme, order, lr)``
-    and ``σσᵀ = (η/N)Σ``; its invariant law is ``N(m, P)``.  Each relation is
+    and ``σσᵀ = D = diffusion(game, lr, batch_size, correction)`` (``(η/N)Σ`` when plain); its
+    invariant law is ``N(m, P)``.  Each relation is
     ``E_μ[Lφ] = 0`` rearranged, so ``lhs == rhs`` up to round-off.
 
     Parameters
@@ -28,6 +29,8 @@ def fdr(game, scheme: str, order: int, lr: float, batch_size: int) -> dict:
         they come from the drift, whatever the scheme); ``order == 1`` drops them.
     lr : float
     batch_size : int
+    correction : {None, "sml", "alt-d", "alt-g"}
+        The corrected diffusion of that scheme (docs/theory.md §3), as in :func:`diffusion`.
 
     Returns
     -------
@@ -42,6 +45,9 @@ def fdr(game, scheme: str, order: int, lr: float, batch_size: int) -> dict:
         * ``fdr1`` (``φ = g``): ``E[|∇_θ g|² − |∇_ω g|² − η b1·∇g]`` vs
           ``(η/2N)(tr(Σ_θ H_θθ) + tr(Σ_ω H_ωω))``.
 
+        With a ``correction`` the right-hand sides hold ``½ tr D_θθ``, ``−½ tr D_ωω`` and
+        ``½ tr(D H)`` in place of the ``Σ`` terms.
+
     Notes
     -----
     FDR1 uses ``∇²g``'s diagonal blocks; it is ``E[Lg] = 0`` only when ``H`` is the
@@ -49,35 +55,34 @@ def fdr(game, scheme: str, order: int, lr: float, batch_size: int) -> dict:
     """
     lr = _positive(lr, "lr")
     N = _positive(batch_size, "batch_size")
-    H, f, Sigma = affine_parts(game)
+    H, f, _ = affine_parts(game)
     dt = game.d_theta
     A0, c0, A1, c1 = drift_terms(game, scheme, order)
     A, c = A0 + lr * A1, c0 + lr * c1
-    D = (lr / N) * Sigma
+    D = diffusion(game, lr, N, correction)
     m, P = stationary(A, c, D)
     d = game.d
     I = np.eye(d)
     th, om = slice(0, dt), slice(dt, d)
     zt, zo = np.zeros(dt), np.zeros(d - dt)
-    tr_t = float(np.trace(Sigma[th, th]))
-    tr_o = float(np.trace(Sigma[om, om]))
+    DH = np.diag(D @ H)
 
     def rel(lhs, rhs):
         return {"lhs": float(lhs), "rhs": float(rhs), "residual": float(lhs - rhs)}
 
     # FDR2, θ: E[θ·(g_θ − η b1^θ)]
     lt = gaussian_bilinear(m, P, I[th], zt, H[th] - lr * A1[th], f[th] - lr * c1[th])
-    rt = lr / (2 * N) * tr_t
+    rt = 0.5 * float(np.trace(D[th, th]))
     # FDR2, ω: E[ω·(g_ω + η b1^ω)]
     lo = gaussian_bilinear(m, P, I[om], zo, H[om] + lr * A1[om], f[om] + lr * c1[om])
-    ro = -lr / (2 * N) * tr_o
+    ro = -0.5 * float(np.trace(D[om, om]))
     # FDR1: E[|g_θ|² − |g_ω|² − η b1·∇g]
     l1 = (
         gaussian_bilinear(m, P, H[th], f[th], H[th], f[th])
         - gaussian_bilinear(m, P, H[om], f[om], H[om], f[om])
         - lr * gaussian_bilinear(m, P, A1, c1, H, f)
     )
-    r1 = lr / (2 * N) * (float(np.sum(Sigma[th, th] * H[th, th].T)) + float(np.sum(Sigma[om, om] * H[om, om].T)))
+    r1 = 0.5 * float(DH.sum())
     return {
         "mean": m,
         "cov": P,

@@ -31,7 +31,7 @@ def render(ctx: RunContext) -> str:
     run = ctx.get("run") or {}
     title = f"invariant report — {run.get('game', '?')} game, {run.get('scheme', '?')}"
     sub = (f"{ctx.folder} · {run.get('dynamics', '?')}"
-           + (f" (order {run.get('order')})" if run.get("dynamics") == "sde" else "")
+           + (f" (order {run.get('order')}, {run.get('diffusion') or 'plain'} diffusion)" if run.get("dynamics") == "sde" else "")
            + f" · lr = {num(run.get('lr'))}, batch_size = {num(run.get('batch_size'))} · "
            f"{num(run.get('chains'))} chains to t = {num(run.get('t_end'))}")
     try:

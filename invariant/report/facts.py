@@ -73,7 +73,7 @@ def section(ctx: RunContext) -> str:
     rows = [
         ("game", run.get("game")),
         ("scheme", f"{run.get('scheme')} ({'SDE' if sde else 'discrete SGA chain'}"
-                   + (f", drift order {run.get('order')})" if sde else ")")),
+                   + (f", drift order {run.get('order')}, {run.get('diffusion') or 'plain'} diffusion)" if sde else ")")),
         ("lr (η)", num(run.get("lr"))),
         ("batch_size (N)", num(run.get("batch_size"))),
         ("noise level η/N", num(run["lr"] / run["batch_size"]) if finite(run.get("lr")) and run.get("batch_size") else "—"),

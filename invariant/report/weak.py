@@ -17,6 +17,11 @@ from .fmt import finite, num
 ID, TITLE = "weak", "9. Weak orders"
 
 
+def _sde(c) -> str:
+    """The SDE of a comparison, with its diffusion when corrected (docs/theory.md §3.6)."""
+    return f"{c.get('sde')} (corrected)" if c.get("diffusion") == "corrected" else str(c.get("sde"))
+
+
 def section(ctx: RunContext) -> str:
     try:
         res = ctx.weak()
@@ -33,7 +38,7 @@ def section(ctx: RunContext) -> str:
                   + (f", {res.get('paths')} paths" if res.get("paths") else "") + "), max over coordinates.")
     rows = []
     for c in comps:
-        rows.append([f"{c.get('sde')} vs {c.get('scheme')}", c.get("expected_order", "—"), _o(c.get("order")),
+        rows.append([f"{_sde(c)} vs {c.get('scheme')}", c.get("expected_order", "—"), _o(c.get("order")),
                      _iv(c.get("order_interval")), _o((c.get("cov") or {}).get("order")),
                      _o((c.get("cov_relative") or {}).get("order")), "exact" if c.get("exact") else "Monte Carlo",
                      H.Note(c.get("note") or "")])
@@ -49,7 +54,7 @@ def section(ctx: RunContext) -> str:
             col = f"C{k}"
             below = np.asarray(c.get("below_noise") or [False] * len(lrs), bool)
             fit = weak.order_line(lrs, e, se)
-            lab = f"{c.get('sde')} vs {c.get('scheme')}: order {_o(fit['order'])} (expected {c.get('expected_order')})"
+            lab = f"{_sde(c)} vs {c.get('scheme')}: order {_o(fit['order'])} (expected {c.get('expected_order')})"
             if se is not None:
                 ax.errorbar(lrs, e, yerr=2 * np.asarray(se, dtype=float), fmt="none", ecolor=col, elinewidth=1, capsize=2)
             ax.plot(lrs[~below], e[~below], "o", color=col, label=lab)

@@ -15,10 +15,13 @@ from invariant.engine.pcg64 import slot as _stream_slot
 from invariant.engine.pcg64 import store as _stream_store
 from invariant.engine.scratch import stack_ptr
 from invariant.engine.templates._stub import (
+    CORRECTED,
+    FD_STEP,
     HOOK_ROWS,
     N_APPLIED,
     N_OBS,
     N_OBS_MAX,
+    SIGMA_VARIES,
     USE_B1,
     _grad,
     _loss,
@@ -34,7 +37,7 @@ from invariant.engine.templates.chain import (
     _unstage,
 )
 from invariant.engine.templates.scratch_stack import _dims, _flow_work, _svec, _tri, _tri_queue, _vec
-from invariant.engine.templates.step import _drift, _em_update
+from invariant.engine.templates.step import _drift, _em_corrected, _em_update
 
 # </header>
 
@@ -126,7 +129,7 @@ def _block(blk, n_blocks, n_chains):
 
 
 @njit(cache=True, parallel=True)
-def sde_chunk(X, status, div_step, div_x, p, data, streams, d_theta, kc, kn, scale, dt,
+def sde_chunk(X, status, div_step, div_x, p, data, streams, d_theta, kc, kn, lr, scale, dt, s_th, s_om,
               step0, n_steps, burn, stat_every, thin, r2max, draws, shift, acc_n,
               acc_s1, acc_s2, acc_obs):
     """Advance every live chain by ``n_steps`` Euler–Maruyama steps (docs/theory.md §3, §4b).
@@ -134,7 +137,9 @@ def sde_chunk(X, status, div_step, div_x, p, data, streams, d_theta, kc, kn, sca
     ``x ← x + dt·b(x) + scale·P(L(x) z + γ H L(x) z′)`` with ``scale = sqrt(dt·lr/N)``, the
     drift ``b`` of coefficients ``kc`` and the noise's ``kn = (s_om, γ)``
     (:class:`invariant.optimizers.SDECoefficients`; the Hessian–vector products where the
-    module's ``USE_B1``); chain ``c`` draws only from its PCG64 stream ``streams[c]``
+    module's ``USE_B1``); with the module's ``CORRECTED`` (plain SGDA at order 2), the noise
+    factor is the corrected ``L + lr·M`` (docs/theory.md §3, ``s_th``, ``s_om`` the scheme's
+    signs); chain ``c`` draws only from its PCG64 stream ``streams[c]``
     (:mod:`invariant.engine.pcg64`; the words are updated in place), so results do not
     depend on the number of threads.  A hook that draws random numbers gets its own
     stream ``streams[n_chains + c]`` (``streams`` then holds 2·n_chains rows), so the chains
@@ -155,6 +160,7 @@ def sde_chunk(X, status, div_step, div_x, p, data, streams, d_theta, kc, kn, sca
         z2 = _vec(d)
         hv = _vec(d)
         fw = _flow_work(d)
+        y = _vec(d)
         xc = _vec(d)
         sh = _vec(d)
         s1 = _vec(d)
@@ -166,6 +172,7 @@ def sde_chunk(X, status, div_step, div_x, p, data, streams, d_theta, kc, kn, sca
         rng = _stream_slot()
         hrng = _stream_slot()
         rc = _stream_slot()
+        rs = _stream_slot()
         lo, hi = _block(blk, n_blocks, n_chains)
         for c in range(lo, hi):
             if status[c] != 0:
@@ -204,7 +211,11 @@ def sde_chunk(X, status, div_step, div_x, p, data, streams, d_theta, kc, kn, sca
                                                  burn, stat_every, thin, draws, sh, s1, s2, yq,
                                                  so, obs, hrng, hwork)
                             nxt = min(ns, nd, step + CHECK_EVERY, upto)
-                    _em_update(x, p, data, rng, dt, scale, kn, dth, b, z, z2, hv)
+                    if CORRECTED:
+                        _em_corrected(x, p, data, rng, rs, FD_STEP, dt, scale, lr, SIGMA_VARIES, s_th, s_om, dth,
+                                      b, gx, u, v, w, y, z)
+                    else:
+                        _em_update(x, p, data, rng, dt, scale, kn, dth, b, z, z2, hv)
                 if _pass_done(c, out, replay, x, xc, xc, xc, 0, rng, rc, status, div_step, div_x):
                     break
                 start = nxt = jc

@@ -18,6 +18,7 @@ from invariant.engine.templates._stub import (
     _UNIFORM64,
     D_THETA,
     D_TRI,
+    FD_STEP,
     HOOK_ROWS,
     N_APPLIED,
     N_OBS,
@@ -36,7 +37,7 @@ from invariant.engine.templates.chain import (
     _stop,
     _unstage,
 )
-from invariant.engine.templates.step import _drift, _em_update
+from invariant.engine.templates.step import _drift, _em_corrected, _em_update
 
 # </header>
 
@@ -78,6 +79,12 @@ def _copy_state(dst, i, src, j):
 
 
 @device
+def _stream_copy(dst, src):
+    # the step's stream copy (templates/step.py): one xoroshiro128+ state slot
+    _copy_state(dst, 0, src, 0)
+
+
+@device
 def _load(c, X, states, rng, hrng, x):
     # the chain's state and its generators (the hook's own, when it draws, at states[n + c])
     n = X.shape[0]
@@ -98,11 +105,12 @@ def _store(c, X, states, rng, hrng, x):
 
 
 @cuda.jit(cache=not simulated())
-def sde_kernel(X, status, div_step, div_x, p, data, states, kc, kn, scale, dt, use_b1, step0, n_steps,
-               burn, stat_every, thin, r2max, draws, shift, acc_n, acc_s1, acc_s2, acc_obs):
+def sde_kernel(X, status, div_step, div_x, p, data, states, kc, kn, lr, scale, dt, use_b1, s_th, s_om, corrected,
+               varies, step0, n_steps, burn, stat_every, thin, r2max, draws, shift, acc_n, acc_s1, acc_s2, acc_obs):
     """Advance chain ``c`` (this thread) by ``n_steps`` Euler–Maruyama steps (docs/theory.md §3, §4b),
-    as the CPU ``sde_chunk`` does: ``x ← x + dt·b(x) + scale·P(L(x) z + γ H L(x) z′)``; the
-    chain's sums are staged in thread-local memory for the chunk."""
+    as the CPU ``sde_chunk`` does: ``x ← x + dt·b(x) + scale·P(L(x) z + γ H L(x) z′)``
+    (``corrected``: the factor ``L + lr·M`` of plain SGDA, differentiating ``L`` where Σ
+    ``varies``); the chain's sums are staged in thread-local memory for the chunk."""
     c = cuda.grid(1)
     if c >= X.shape[0] or status[c] != 0:
         return
@@ -116,6 +124,7 @@ def sde_kernel(X, status, div_step, div_x, p, data, states, kc, kn, scale, dt, u
     z2 = cuda.local.array(D, _F)
     hv = cuda.local.array(D, _F)
     fw = cuda.local.array((3, D), _F)
+    y = cuda.local.array(D, _F)
     sh = cuda.local.array(D, float64)
     s1 = cuda.local.array(D, float64)
     s2 = cuda.local.array(D_TRI, float64)
@@ -125,6 +134,7 @@ def sde_kernel(X, status, div_step, div_x, p, data, states, kc, kn, scale, dt, u
     hwork = cuda.local.array((HOOK_ROWS, D), float64)
     rng = cuda.local.array(1, xoroshiro128p_dtype)
     hrng = cuda.local.array(1, xoroshiro128p_dtype)
+    rs = cuda.local.array(1, xoroshiro128p_dtype)
     _load(c, X, states, rng, hrng, x)
     n = _stage(c, acc_n, acc_s1, acc_s2, acc_obs, shift, sh, s1, s2, so)
     q = 0
@@ -138,7 +148,11 @@ def sde_kernel(X, status, div_step, div_x, p, data, states, kc, kn, scale, dt, u
             n, q, ns, nd = _book(c, step, n, q, ns, nd, x, gx, p, data, D_THETA, burn, stat_every, thin, draws,
                                  sh, s1, s2, yq, so, obs, hrng, hwork)
             nxt = min(ns, nd)
-        _em_update(x, p, data, rng, dt, scale, kn, D_THETA, b, z, z2, hv)
+        if corrected:
+            _em_corrected(x, p, data, rng, rs, FD_STEP, dt, scale, lr, varies, s_th, s_om, D_THETA, b, gx, u, v, w,
+                          y, z)
+        else:
+            _em_update(x, p, data, rng, dt, scale, kn, D_THETA, b, z, z2, hv)
         if _escaped(x, r2max):
             _stop(c, step + 1, x, status, div_step, div_x)
             break

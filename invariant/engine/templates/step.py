@@ -11,6 +11,7 @@ import math
 
 from numba import njit
 
+from invariant.engine.pcg64 import copy as _stream_copy
 from invariant.engine.templates._stub import (
     FLOW_B1,
     NOISE_HVP,
@@ -120,6 +121,71 @@ def _em_update(x, p, data, rng, dt, scale, kn, dth, b, z, z2, hv):
         for i in range(dth, d):
             z[i] *= s_om
     for i in range(d):
+        x[i] += dt * b[i] + scale * z[i]
+
+
+@njit(cache=True, inline="always")
+def _noise_slope(x, p, data, rng, rs, h, gx, dth, a, c, lo, hi, w, y1, y2, out):
+    # out[lo:hi] = −½ (v·∇)L(x) z on block [lo, hi), v = (−a ∇θg, c ∇ωg), by a central
+    # difference of the noise kernel at the same normals z: the stream is set back to rs
+    # before each call.  The step t moves x by h·(1 + |x|∞) along v/|v|∞, h ≈ ε^(1/3), which
+    # balances the difference's O(t²) error against its O(ε/t) rounding (docs/theory.md §3)
+    d = x.shape[0]
+    vmax = 0.0
+    xmax = 0.0
+    for i in range(d):
+        vi = -a * gx[i] if i < dth else c * gx[i]
+        vmax = max(vmax, abs(vi))
+        xmax = max(xmax, abs(x[i]))
+    if not vmax > 0.0:  # no motion (or a NaN, caught by the chain's escape test)
+        for i in range(lo, hi):
+            out[i] = 0.0
+        return
+    t = h * (1.0 + xmax) / vmax
+    for i in range(d):
+        w[i] = x[i] + t * (-a * gx[i] if i < dth else c * gx[i])
+    _noise(w, p, data, rng, y1)
+    _stream_copy(rng, rs)
+    for i in range(d):
+        w[i] = x[i] - t * (-a * gx[i] if i < dth else c * gx[i])
+    _noise(w, p, data, rng, y2)
+    _stream_copy(rng, rs)
+    for i in range(lo, hi):
+        out[i] = -0.25 * (y1[i] - y2[i]) / t
+
+
+@njit(cache=True, inline="always")
+def _corrected_noise(x, p, data, rng, rs, h, lr, varies, s_th, s_om, dth, gx, u, v, w, y, z):
+    # z = (L + lr·M) z0: the corrected diffusion factor of docs/theory.md §3 applied to the
+    # normals z0 that one call of the noise kernel draws, gx = ∇g(x).  M z0 = −½ J L z0
+    # plus the scheme's R (two Hessian–vector products of L z0: u = H (Lz0)θ, v = H (Lz0)ω,
+    # so that J L z0 = (−(u + v)θ, (u + v)ω)) plus, where Σ varies (varies, a constant once
+    # inlined), −½ (v_θ·∇)Lθ z0 and −½ (v_ω·∇)Lω z0 along v_θ = (−∇θg, s_th ∇ωg),
+    # v_ω = (−s_om ∇θg, ∇ωg): b0 for SML, ALT's own order of moves otherwise
+    d = x.shape[0]
+    if varies:
+        _stream_copy(rs, rng)
+        if s_th == s_om:
+            _noise_slope(x, p, data, rng, rs, h, gx, dth, 1.0, 1.0, 0, d, w, u, v, y)
+        else:
+            _noise_slope(x, p, data, rng, rs, h, gx, dth, 1.0, s_th, 0, dth, w, u, v, y)
+            _noise_slope(x, p, data, rng, rs, h, gx, dth, s_om, 1.0, dth, d, w, u, v, y)
+    _noise(x, p, data, rng, z)
+    _block_hvps(x, p, data, z, dth, w, u, v)
+    for i in range(dth):
+        z[i] += lr * (0.5 * u[i] + 0.5 * s_th * v[i])
+    for i in range(dth, d):
+        z[i] -= lr * (0.5 * s_om * u[i] + 0.5 * v[i])
+    if varies:
+        for i in range(d):
+            z[i] += lr * y[i]
+
+
+@njit(cache=True, inline="always")
+def _em_corrected(x, p, data, rng, rs, h, dt, scale, lr, varies, s_th, s_om, dth, b, gx, u, v, w, y, z):
+    # x ← x + dt·b + scale·(L + lr·M)(x) z, b and gx = ∇g the drift's at x (docs/theory.md §3)
+    _corrected_noise(x, p, data, rng, rs, h, lr, varies, s_th, s_om, dth, gx, u, v, w, y, z)
+    for i in range(x.shape[0]):
         x[i] += dt * b[i] + scale * z[i]
 
 

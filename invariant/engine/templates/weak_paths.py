@@ -12,8 +12,8 @@ from numba import njit, prange
 from invariant.engine.pcg64 import load as _stream_load
 from invariant.engine.pcg64 import slot as _stream_slot
 from invariant.engine.pcg64 import store as _stream_store
-from invariant.engine.templates._stub import _noise
-from invariant.engine.templates.step import _drift, _sga_update
+from invariant.engine.templates._stub import FD_STEP, _noise
+from invariant.engine.templates.step import _corrected_noise, _drift, _sga_update
 
 # </header>
 
@@ -72,13 +72,24 @@ def discrete_paths(X0, m_init, p, data, streams, dth, lr, batch_size, scheme, k,
         _stream_store(rng, streams, b)
 
 
+@njit(cache=True, inline="always")
+def _sde_noise(x, p, data, rng, rs, lr, corrected, varies, s_th, s_om, dth, gx, u, v, w, y, z):
+    # the SDE's noise factor at x applied to one draw of normals: L z, or (L + lr·M) z when
+    # corrected (templates/step.py), gx = ∇g(x) from the drift; both are linear in z
+    if corrected:
+        _corrected_noise(x, p, data, rng, rs, FD_STEP, lr, varies, s_th, s_om, dth, gx, u, v, w, y, z)
+    else:
+        _noise(x, p, data, rng, z)
+
+
 @njit(cache=True, parallel=True)
-def sde_paths(X0, m_init, p, data, streams, twins, dth, lr, batch_size, use_b1, kc, k, m, Lam,
-              xbar_f, xbar_c, sx_f, sxx_f, sx_c, sxx_c):
+def sde_paths(X0, m_init, p, data, streams, twins, dth, lr, batch_size, use_b1, kc, s_th, s_om, corrected, varies, k,
+              m, Lam, xbar_f, xbar_c, sx_f, sxx_f, sx_c, sxx_c):
     """Euler–Maruyama paths at dt = lr/(2m) (fine) and lr/m (coarse) sharing their Brownian
     increments: the coarse step replays the fine steps' two normal vectors through the twin
-    stream twins[b] (the words of streams[b]), L(x)(z1 + z2) = noise(z1) + noise(z2).  The
-    drift's coefficients kc as the engine's (invariant.optimizers.SDECoefficients)."""
+    stream twins[b] (the words of streams[b]), L(x)(z1 + z2) = noise(z1) + noise(z2) (and
+    likewise the corrected factor, ``corrected``; ``varies``: Σ depends on x).  The drift's
+    coefficients kc as the engine's (invariant.optimizers.SDECoefficients)."""
     n, d = X0.shape
     nb = streams.shape[0]
     dt_c = lr / m
@@ -87,6 +98,7 @@ def sde_paths(X0, m_init, p, data, streams, twins, dth, lr, batch_size, use_b1, 
     for b in prange(nb):
         rng = _stream_slot()
         tw = _stream_slot()
+        rs = _stream_slot()
         _stream_load(rng, streams, b)
         _stream_load(tw, twins, b)
         xf = np.empty(d)
@@ -99,6 +111,7 @@ def sde_paths(X0, m_init, p, data, streams, twins, dth, lr, batch_size, use_b1, 
         fw = np.empty((3, d))
         z = np.empty(d)
         z2 = np.empty(d)
+        y = np.empty(d)
         delta = np.empty(d)
         cvf = np.empty(d)
         cvc = np.empty(d)
@@ -117,14 +130,14 @@ def sde_paths(X0, m_init, p, data, streams, twins, dth, lr, batch_size, use_b1, 
                 for _s in range(m):
                     for _h in range(2):
                         _drift(xf, p, data, use_b1, kc, dth, gx, u, v, w, fw, bb)
-                        _noise(xf, p, data, rng, z)
+                        _sde_noise(xf, p, data, rng, rs, lr, corrected, varies, s_th, s_om, dth, gx, u, v, w, y, z)
                         for i in range(d):
                             delta[i] = scale * z[i]
                             xf[i] += dt_f * bb[i] + delta[i]
                         _cv_add(Lam, j + 1, delta, cvf)
                     _drift(xc, p, data, use_b1, kc, dth, gx, u, v, w, fw, bb)
-                    _noise(xc, p, data, tw, z)
-                    _noise(xc, p, data, tw, z2)
+                    _sde_noise(xc, p, data, tw, rs, lr, corrected, varies, s_th, s_om, dth, gx, u, v, w, y, z)
+                    _sde_noise(xc, p, data, tw, rs, lr, corrected, varies, s_th, s_om, dth, gx, u, v, w, y, z2)
                     for i in range(d):
                         delta[i] = scale * (z[i] + z2[i])
                         xc[i] += dt_c * bb[i] + delta[i]
