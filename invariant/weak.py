@@ -46,9 +46,7 @@ from dataclasses import replace
 
 import numpy as np
 import scipy.linalg as sla
-from scipy import stats
 from scipy.integrate import solve_ivp
-from statsmodels.regression.linear_model import WLS
 
 from . import exact
 from .engine import pcg64, render
@@ -60,6 +58,9 @@ from .options.weak import (
     WeakOptions,
     validate_options,
 )
+from .errors import ConfigError
+from .optimizers import LINEAR, SDE_ORDERS, Optimizer
+from .orders import NOISE_Z, fit_order, order_line  # noqa: F401  (order_line re-exported)
 from .schemes import SCHEME_ID, Scheme
 
 __all__ = [
@@ -69,6 +70,7 @@ __all__ = [
     "WeakOptions",
     "fit_order",
     "format_report",
+    "optimizer_comparisons",
     "step_halving",
     "validate_options",
     "weak_order",
@@ -103,85 +105,18 @@ def _with_diffusions(comparisons, diffusions):
     return out
 
 
-def _sde_scheme(sde: str, lr: float, N: int, diffusion: str) -> Scheme:
-    name, order = _split_sde(sde)
-    return Scheme(name, lr, N, order, corrected=diffusion == "corrected")
-
-NOISE_Z = 2.0  # errors within this many standard errors of zero are "below the noise"
-
-
-# --------------------------------------------------------------------------- fitting
-def fit_order(lrs, errors, se=None, level: float = 0.95, noise_z: float = NOISE_Z) -> dict:
-    """Fitted slope of ``log|error|`` on ``log lr`` with a confidence interval.
-
-    Parameters
-    ----------
-    lrs, errors : array_like
-        Learning rates and weak errors (signs are ignored).
-    se : array_like, optional
-        Monte Carlo standard errors of the errors.  Given, points with
-        ``|error| < noise_z · se`` are left out as below the noise, the fit is weighted
-        (``Var log|e| ≈ (se/e)²``) and the interval is inflated by ``sqrt(χ²/dof)`` when the
-        points scatter more than their errors allow.  Without it (exact errors) the fit is
-        ordinary least squares and the interval (Student t) measures the departure from a
-        pure power law over the ladder.
-    level : float
-        Confidence level of the interval.
-
-    Returns
-    -------
-    dict
-        ``order``, ``order_interval`` ([lo, hi]), ``used`` (mask of the points fitted),
-        ``below_noise`` (mask), ``local_orders`` (slopes between neighbouring learning rates),
-        ``note``; with an order, ``intercept`` (of the fitted line ``log|e| = c + order·log lr``).
-    """
-    lrs = np.asarray(lrs, dtype=float)
-    e = np.abs(np.asarray(errors, dtype=float))
-    below = np.zeros(len(e), bool)
-    if se is not None:
-        se = np.asarray(se, dtype=float)
-        below = ~(e >= noise_z * se)
-    use = np.isfinite(e) & (e > 0) & ~below
-    order = np.argsort(lrs)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        le = np.log(e[order])
-        local = np.diff(le) / np.diff(np.log(lrs[order]))
-    out = {"used": use.tolist(), "below_noise": below.tolist(),
-           "local_orders": [float(v) if np.isfinite(v) else None for v in local], "note": ""}
-    n = int(use.sum())
-    if n < 2:
-        out.update(order=None, order_interval=[None, None],
-                   note=("errors below the Monte Carlo noise at all but %d learning rate(s): no order can be fitted" % n)
-                   if se is not None else "errors vanish: no order can be fitted")
-        return out
-    # weighted least squares of log|e| on log lr, Var log|e| ≈ (se/e)² (ordinary without se)
-    w = np.ones(n) if se is None else (e[use] / se[use]) ** 2
-    x = np.log(lrs[use])
-    fit = WLS(np.log(e[use]), np.column_stack([np.ones(n), x]), weights=w).fit()
-    slope = float(fit.params[1])
-    var = float(fit.normalized_cov_params[1, 1])  # 1 / Σw(x − x̄)²
-    q = 0.5 + level / 2
-    if se is None:
-        if n > 2:
-            half = float(stats.t.ppf(q, n - 2) * math.sqrt(fit.scale * var))
-        else:
-            half = 0.0
-            out["note"] = "two points: no interval"
-    else:
-        chi2 = float(fit.scale) if n > 2 else 1.0  # Σw r²/(n − 2)
-        if chi2 > 1.0:
-            half = float(stats.t.ppf(q, n - 2) * math.sqrt(chi2 * var))
-        else:
-            half = float(stats.norm.ppf(q) * math.sqrt(var))
-        if below.any():
-            lo = ", ".join(f"{v:g}" for v in lrs[below])
-            out["note"] = f"error below the Monte Carlo noise (|e| < {noise_z:g} SE) at lr = {lo}: left out"
-    out["intercept"] = float(fit.params[0])
-    out.update(order=slope, order_interval=[slope - half, slope + half])
-    return out
+def _sde_scheme(sde: str, lr: float, N: int, diffusion: str, optimizer: Optimizer = Optimizer()) -> Scheme:
+    # "alt-d-2", or an optimiser's "momentum:alt-d-1" (its parameters those of ``optimizer``)
+    name, order = _split_sde(sde.split(":")[-1])
+    return Scheme(name, lr, N, order, optimizer, corrected=diffusion == "corrected")
 
 
-# --------------------------------------------------------------------------- Turinici's check
+def optimizer_comparisons(optimizer: Optimizer, scheme: str) -> tuple:
+    """The comparisons of an optimiser other than plain SGDA: each of its SDEs (docs/theory.md
+    §4b) against its chain, ``("momentum:alt-d-1", "momentum:alt-d", 1)``."""
+    chain = f"{optimizer.name}:{scheme}"
+    return tuple((f"{chain}-{o}", chain, o) for o in SDE_ORDERS.get(optimizer.name, ()))
+
 def step_halving(curve, lr: float, tol: float = 0.0, z: float = 3.0) -> dict:
     """Turinici's criterion: has the curve against cumulative learning rate converged at ``lr``?
 
@@ -269,18 +204,29 @@ def _errors_from_moments(md, Pd, ms, Ps):
 def _exact(cfg, opts, comparisons):
     game = cfg.game
     N = cfg.scheme.batch_size
+    opt = cfg.scheme.optimizer
     m0, P0 = _initial(cfg, opts)
     lrs = opts.lrs
-    steps = [int(round(opts.horizon / lr)) for lr in lrs]
+    ts = opt.time_scale  # SDE time per unit of lr (momentum: 1/(1 − β))
+    steps = [int(round(opts.horizon / (lr * ts))) for lr in lrs]
     sde_mom, disc_mom, curves = {}, {}, {}
     for sde, dif in sorted({(c[0], c[3]) for c in comparisons}):
         for lr, k in zip(lrs, steps, strict=True):
-            sch = _sde_scheme(sde, lr, N, dif)
-            A, c = exact.drift(game, sch.name, sch.order, lr)
-            D = exact.diffusion(game, lr, N, sch.correction)
-            sde_mom[sde, dif, lr] = exact.ou_moments(A, c, D, m0, P0, k * lr)
+            sch = _sde_scheme(sde, lr, N, dif, opt)
+            if ":" in sde:  # another optimiser's SDE (docs/theory.md §4b)
+                A, c, D = exact.optimizer_sde(game, sch)
+            else:
+                A, c = exact.drift(game, sch.name, sch.order, lr)
+                D = exact.diffusion(game, lr, N, sch.correction)
+            sde_mom[sde, dif, lr] = exact.ou_moments(A, c, D, m0, P0, k * lr * ts)
     for scheme in sorted({c[1] for c in comparisons}):
         for lr, k in zip(lrs, steps, strict=True):
+            if ":" in scheme:
+                md, Pd, xs = exact.optimizer_moments(game, _sde_scheme(f"{scheme}-1", lr, N, "plain", opt),
+                                                     m0, P0, k, path=True)
+                disc_mom[scheme, lr] = (md, Pd)
+                curves[scheme, lr] = (np.arange(k + 1) * lr * ts, xs)
+                continue
             M, mc, Q = exact.discrete(game, scheme, lr, N)
             disc_mom[scheme, lr] = exact.discrete_moments(M, mc, Q, m0, P0, k)
             # the mean curve E x_j, j = 0..k, for Turinici's check
@@ -580,6 +526,15 @@ def weak_order(cfg, options: WeakOptions | None = None, method: str = "auto", co
         method = "exact" if getattr(cfg.game, "affine", False) else "monte-carlo"
     if method not in ("exact", "monte-carlo"):
         raise ValueError(f"method must be 'auto', 'exact' or 'monte-carlo', got {method!r}")
+    opt = cfg.scheme.optimizer
+    if not opt.plain:  # the run's optimiser: its SDEs against its chain
+        if method != "exact":
+            raise ConfigError("training.optimizer", f"weak orders of optimizer = {opt.name!r} (lr_ratio, n_critic as "
+                                                    "given) are computed exactly, on affine games only (the Monte "
+                                                    "Carlo paths run plain SGDA); use an affine game such as bilinear")
+        if opt.name not in LINEAR or not SDE_ORDERS.get(opt.name):
+            raise ConfigError("training.optimizer", f"optimizer = {opt.name!r} has no SDE here (docs/theory.md §4b)")
+        comparisons, diffusions = optimizer_comparisons(opt, cfg.scheme.name), ("plain",)
     comparisons = _with_diffusions(comparisons, diffusions)
     by_horizon, curves = [], None
     for T in opts.horizons:
@@ -650,24 +605,3 @@ def format_report(res: dict) -> str:
                      + (f"E x(t) unchanged by halving lr from {lc:g} on ({h['tolerance']})" if lc is not None
                         else f"not converged on this ladder ({h['tolerance']})"))
     return "\n".join(lines)
-
-
-def order_line(lrs, errors, se=None, noise_z: float = NOISE_Z) -> dict:
-    """The fitted power law ``error ≈ A lr^p`` of :func:`fit_order`, evaluated at ``lrs``.
-
-    ``A`` is the (weighted) least-squares intercept that goes with :func:`fit_order`'s slope
-    ``p`` over the points it used (a comparison's ``lrs``, ``errors``, ``error_se`` from the
-    weak-order JSON).
-
-    Returns
-    -------
-    dict
-        ``order``, ``order_interval``, ``used`` (mask) and ``line`` (the fitted errors at
-        ``lrs``; None when no order could be fitted).
-    """
-    f = fit_order(lrs, errors, se, noise_z=noise_z)
-    out = {"order": f["order"], "order_interval": f["order_interval"], "used": f["used"], "line": None}
-    if f["order"] is None:
-        return out
-    out["line"] = np.exp(f["intercept"] + f["order"] * np.log(np.asarray(lrs, dtype=float)))
-    return out

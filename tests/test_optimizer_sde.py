@@ -123,3 +123,31 @@ def test_sde_chains_sample_the_exact_law_of_their_recursion(training, order):
     print(f"{training} order {order}: max|z| mean {np.abs(z_mean).max():.2f}, cov {np.abs(z_cov).max():.2f}")
     assert r.n_diverged == 0
     assert np.abs(z_mean).max() < Z_MAX and np.abs(z_cov).max() < Z_MAX
+
+
+@pytest.mark.parametrize("training", [
+    dict(scheme="alt-d", optimizer="momentum", momentum=0.5),
+    dict(scheme="sml", optimizer="optimistic"),
+    dict(scheme="alt-d", optimizer="sgd", n_critic=3, lr_ratio=2.0),
+    dict(scheme="sml", optimizer="consensus", consensus=0.3),
+    dict(scheme="sml", optimizer="extragradient"),
+])
+def test_weak_order_reports_each_sde_of_the_optimizer_against_its_chain(training):
+    """`invariant weak-order` on an optimiser's config: exact on the affine game, the chain's
+    moments from the augmented map (optimistic GDA's first step included)."""
+    from invariant import weak
+    res = weak.weak_order(make_config(training=training), horizons=[2.0])
+    rows = res["comparisons"]
+    opt = training["optimizer"]
+    assert [r["expected_order"] for r in rows] == list(optimizers.SDE_ORDERS[opt])
+    for r in rows:
+        assert r["sde"].startswith(f"{opt}:") and r["scheme"] == f"{opt}:{training['scheme']}"
+        assert abs(r["mean"]["order"] - r["expected_order"]) < 0.15, r["mean"]
+
+
+def test_weak_order_of_an_optimizer_on_a_nonaffine_game_says_why_not():
+    from invariant import weak
+    from invariant.errors import ConfigError
+    cfg = make_config(DIRAC, training=dict(scheme="sml", optimizer="extragradient"))
+    with pytest.raises(ConfigError, match="affine games only"):
+        weak.weak_order(cfg)

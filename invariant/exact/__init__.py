@@ -31,7 +31,7 @@ from ..gaussian import player_conditional as conditional
 from .affine import SCHEMES, affine_parts, diffusion, drift, drift_terms
 from .chains import discrete_moments, discrete_stationary
 from .fdr import discrete_fdr, fdr
-from .optimizers import discrete, discrete_optimizer, optimizer_sde, optimizer_stationary
+from .optimizers import discrete, discrete_optimizer, optimizer_moments, optimizer_sde, optimizer_stationary
 from .ou import dissipativity_constant, mixing_rate, ou_moments, spectral_abscissa, stationary
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "discrete_optimizer",
     "optimizer_stationary",
     "optimizer_sde",
+    "optimizer_moments",
     "ou_moments",
     "discrete_moments",
     "conditional",

@@ -21,7 +21,7 @@ from ..gaussian import sym as _sym
 from ..optimizers import LINEAR
 from ..schemes import Scheme
 from .affine import _positive, _scheme, _signs, affine_parts
-from .chains import _compose, discrete_stationary
+from .chains import _compose, discrete_moments, discrete_stationary
 
 
 def _parts(game, scheme: Scheme):
@@ -204,3 +204,34 @@ def optimizer_sde(game, scheme: Scheme):
     c = scheme.drift(game, origin)
     A = np.column_stack([scheme.drift(game, e) - c for e in np.eye(game.d)])
     return A, c, _sym(scheme.diffusion(game, origin))
+
+
+def optimizer_moments(game, scheme: Scheme, mean0, cov0, k: int, path: bool = False):
+    """Exact mean and covariance of ``x`` after ``k`` iterations of ``scheme.optimizer`` on an
+    affine game from ``x₀ ~ N(mean0, cov0)`` and a zero optimiser state (docs/theory.md §4b).
+
+    Optimistic GDA's first iteration is plain GDA (``x₋₁ = x₀``, as the engine and
+    :func:`invariant.optimizers.step` run it): with ``z = (x, s)`` and the map's blocks, it
+    is ``z₁ = E(A(x₀, 0) + a + ε)``, ``E = [[I, A_xs], [0, I]]`` (its state is the field drawn
+    in that step).  With ``path`` the mean path ``E x_j``, ``j = 0..k``, is returned as well.
+    """
+    A, a, Q = discrete_optimizer(game, scheme)
+    d, n = game.d, A.shape[0]
+    m = np.zeros(n)
+    m[:d] = mean0
+    P = np.zeros((n, n))
+    P[:d, :d] = cov0
+    means = [m[:d].copy()]
+    if scheme.optimizer.name == "optimistic" and k > 0:
+        E = np.eye(n)
+        E[:d, d:] = A[:d, d:]
+        m, P = E @ (A @ m + a), _sym(E @ (A @ P @ A.T + Q) @ E.T)
+        means.append(m[:d].copy())
+        k -= 1
+    if path:
+        mj = m
+        for _ in range(k):
+            mj = A @ mj + a
+            means.append(mj[:d].copy())
+    m, P = discrete_moments(A, a, Q, m, P, k)
+    return (m[:d], P[:d, :d], np.array(means)) if path else (m[:d], P[:d, :d])
