@@ -29,7 +29,7 @@ def render(ctx: RunContext) -> str:
             body = H.missing(f"This section could not be drawn ({type(exc).__name__}: {str(exc)[:300]}).")
         parts.append((mod.ID, mod.TITLE, body))
     run = ctx.get("run") or {}
-    title = f"invariant report — {run.get('game', '?')} game, {run.get('scheme', '?')}"
+    title = f"invariant report — {run.get('game', '?')} game, {run.get('scheme', '?')}{facts.optimizer_label(run)}"
     sub = (f"{ctx.folder} · {run.get('dynamics', '?')}"
            + (f" (order {run.get('order')}, {run.get('diffusion') or 'plain'} diffusion)" if run.get("dynamics") == "sde" else "")
            + f" · lr = {num(run.get('lr'))}, batch_size = {num(run.get('batch_size'))} · "

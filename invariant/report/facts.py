@@ -65,6 +65,17 @@ def run_all_diverged(ctx: RunContext) -> bool:
     return bool(run.get("chains")) and run.get("diverged_chains") == run.get("chains")
 
 
+def optimizer_label(run: dict) -> str:
+    """``", adam (lr_ratio 2, n_critic 5, beta1 0.5, …)"`` for a run of an optimiser other than
+    plain SGDA (docs/theory.md §4b), else ``""``: the report says it in its first line."""
+    opt = run.get("optimizer") or {}
+    name = opt.get("optimizer", "sgd")
+    extra = {k: v for k, v in opt.items() if k != "optimizer" and not (k in ("lr_ratio", "n_critic") and v == 1)}
+    if name == "sgd" and not extra:
+        return ""
+    return f", {name}" + (f" ({', '.join(f'{k} {num(v)}' for k, v in extra.items())})" if extra else "")
+
+
 def section(ctx: RunContext) -> str:
     run = ctx.get("run")
     if not isinstance(run, dict):
@@ -74,6 +85,7 @@ def section(ctx: RunContext) -> str:
         ("game", run.get("game")),
         ("scheme", f"{run.get('scheme')} ({'SDE' if sde else 'discrete SGA chain'}"
                    + (f", drift order {run.get('order')}, {run.get('diffusion') or 'plain'} diffusion)" if sde else ")")),
+        ("optimizer", (optimizer_label(run) or ", sgd").lstrip(", ")),
         ("lr (η)", num(run.get("lr"))),
         ("batch_size (N)", num(run.get("batch_size"))),
         ("noise level η/N", num(run["lr"] / run["batch_size"]) if finite(run.get("lr")) and run.get("batch_size") else "—"),
