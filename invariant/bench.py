@@ -205,7 +205,7 @@ class EngineStepper:
         s_th, s_om = sch.b1_signs
         self.kernels.sde_chunk(
             s["X"], s["status"], s["div_step"], s["div_x"], game.params, game.data, self.streams,
-            game.d_theta, sch.lr, self.scale, cfg.dt, s_th, s_om,
+            game.d_theta, sch.sde.drift, sch.sde.noise, sch.lr, self.scale, cfg.dt, s_th, s_om,
             self.step0, int(n_steps), 0, cfg.stat_every, _THIN, cfg.escape_radius ** 2,
             s["draws"], s["shift"], s["acc_n"], s["acc_s1"], s["acc_s2"], s["acc_obs"],
         )
