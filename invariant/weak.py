@@ -52,7 +52,7 @@ from statsmodels.regression.linear_model import WLS
 
 from . import exact
 from .engine import pcg64, render
-from .engine.build import diffusion_constants, load_generated
+from .engine.build import load_generated
 from .options.weak import (
     DEFAULT_LRS,
     N_BLOCKS,
@@ -60,7 +60,7 @@ from .options.weak import (
     WeakOptions,
     validate_options,
 )
-from .schemes import SCHEME_ID, Scheme
+from .schemes import SCHEME_ID, Scheme, fd_step
 
 __all__ = [
     "COMPARISONS",
@@ -308,7 +308,7 @@ def kernels_text(game_module: str) -> str:
     """The weak-order paths' kernel module: the engine's step (templates ``step.py``) and the
     paths (``weak_paths.py``)."""
     return render.cpu_module(f"Weak-error paths for the game {game_module}.", game_module,
-                             ["step.py", "weak_paths.py"], {"FD_STEP": diffusion_constants("corrected", True)["FD_STEP"]})
+                             ["step.py", "weak_paths.py"], {"FD_STEP": fd_step()})
 
 
 def _streams(entropy, n) -> np.ndarray:
