@@ -153,7 +153,7 @@ def test_dirac_gan_monte_carlo_orders_follow_the_same_pattern():
     # Dirac-GAN with R1: minibatch SGA against Richardson-extrapolated SDE paths; the fitted
     # orders fall within their Monte Carlo intervals of 1 and 2
     cfg = make_config(DIRAC_R1)
-    res = weak.weak_order(cfg, paths=2048, lrs=[0.2, 0.1, 0.05, 0.025, 0.0125])
+    res = weak.weak_order(cfg, paths=2048, lrs=[0.2, 0.1, 0.05, 0.025, 0.0125], horizons=[2.0], diffusions=("plain",))
     assert res["method"] == "monte-carlo" and res["paths"] == 2048
     for (sde, scheme), c in _by_pair(res).items():
         lo, hi = c["order_interval"]
@@ -169,14 +169,25 @@ def test_dirac_gan_monte_carlo_orders_follow_the_same_pattern():
 def test_monte_carlo_path_agrees_with_the_exact_errors_on_the_bilinear_game():
     cfg = make_config()
     lrs = [0.2, 0.1, 0.05]
-    ex = _by_pair(weak.weak_order(cfg, lrs=lrs))
-    mc = _by_pair(weak.weak_order(cfg, lrs=lrs, method="monte-carlo", paths=2048))
+    ex = weak.weak_order(cfg, lrs=lrs, horizons=[2.0])
+    mc = weak.weak_order(cfg, lrs=lrs, method="monte-carlo", paths=2048, horizons=[2.0])
+    # the plain and the corrected SDEs' paths (the corrected noise of templates/step.py) alike
+    for dif in ("plain", "corrected"):
+        _agree_with_exact(_by_pair(ex, dif), _by_pair(mc, dif))
+
+
+def _agree_with_exact(ex, mc):
+    assert mc.keys() == ex.keys()
     for key, c in mc.items():
         for name in ("theta[0]", "omega[1]"):
             e_mc = np.array(c["by_observable"][name]["errors"])
             se = np.array(c["by_observable"][name]["se"])
             e_ex = np.array(ex[key]["by_observable"][name]["errors"])
             assert np.all(np.abs(e_mc - e_ex) < 4 * se + 1e-12), (key, name, e_mc, e_ex, se)
+        # the spread, which the noise sets
+        e_mc, se, e_ex = (np.array(v) for v in (c["cov_trace"]["errors"], c["cov_trace"]["se"],
+                                                 ex[key]["cov_trace"]["errors"]))
+        assert np.all(np.abs(e_mc - e_ex) < 4 * se + 1e-12), (key, "tr Cov", e_mc, e_ex, se)
 
 
 @pytest.mark.statistical
