@@ -52,17 +52,18 @@ from invariant.optimizers import OPTIMIZERS  # noqa: E402
 
 LABEL = {"sgd": "SGDA", "momentum": "momentum", "extragradient": "EG", "optimistic": "OGDA",
          "consensus": "consensus", "rmsprop": "RMSProp", "adam": "Adam"}
-# game → (config in data/, [simulation] of the full run, of the quick run)
+# game → (config in data/, [simulation] of the full run, of the quick run); few chunks: a
+# chunk is a parallel launch of the kernel, and on a loaded machine each costs tens of ms
 GAMES = {
     "bilinear (unregularised)": ("bilinear_unregularised.toml",
-                                 {"chains": 64, "t_end": 2000.0, "t_burn": 100.0, "keep_draws": 2000},
-                                 {"chains": 8, "t_end": 100.0, "t_burn": 10.0, "keep_draws": 200}),
+                                 {"chains": 64, "t_end": 2000.0, "t_burn": 100.0, "keep_draws": 2000, "chunks": 20},
+                                 {"chains": 8, "t_end": 100.0, "t_burn": 10.0, "keep_draws": 200, "chunks": 4}),
     "Dirac-GAN + R1": ("dirac_r1.toml",
-                       {"chains": 64, "t_end": 1000.0, "t_burn": 40.0, "keep_draws": 2000},
-                       {"chains": 8, "t_end": 100.0, "t_burn": 10.0, "keep_draws": 200}),
+                       {"chains": 64, "t_end": 1000.0, "t_burn": 40.0, "keep_draws": 2000, "chunks": 20},
+                       {"chains": 8, "t_end": 100.0, "t_burn": 10.0, "keep_draws": 200, "chunks": 4}),
     "mlp": ("mlp_altd.toml",
-            {"chains": 16, "t_end": 400.0, "t_burn": 100.0, "keep_draws": 1000},
-            {"chains": 4, "t_end": 40.0, "t_burn": 10.0, "keep_draws": 100}),
+            {"chains": 16, "t_end": 400.0, "t_burn": 100.0, "keep_draws": 1000, "chunks": 20},
+            {"chains": 4, "t_end": 40.0, "t_burn": 10.0, "keep_draws": 100, "chunks": 4}),
 }
 Z_DIFF = 3.0
 N_BOOT = 50
