@@ -26,7 +26,8 @@ Method, per run (``invariant.engine.simulate``: the engine's chains, nothing els
   (``invariant.stationary.moments``), 95 % interval ± 1.96 × its MCSE across chains, and the
   moments verdict (settled / not settled / too short to tell).
 * Mixing rate κ (per unit of t): ``invariant.mixing.autocorrelation_rate`` with its chain
-  bootstrap interval and reliability flag.
+  bootstrap interval and reliability flag; not estimated where the moments verdict is
+  "not settled" (κ is the rate of approach to an invariant law the chains are not at).
 Verdicts (full run only).  An optimiser *diverges* on a game when the lower end of the
 interval of the diverged fraction exceeds 1/2; it *settles* when no chain diverged, the
 moments verdict is ``settled`` and κ is reliable with an interval above 0; otherwise
@@ -96,10 +97,13 @@ def spread(r) -> dict:
             "interval": [mo.trace_cov - h, mo.trace_cov + h], "verdict": mo.verdict, "reason": mo.reason}
 
 
-def rate(r) -> dict:
-    if r.kept_alive.sum() < 2:
-        return {"rate": float("nan"), "interval": [float("nan")] * 2, "reliable": False,
-                "note": "fewer than two live chains kept"}
+def rate(r, moments_verdict: str) -> dict:
+    # κ is the rate at which the chains approach their invariant law: not estimated from chains
+    # shown to be still moving (and the decay fit of a drifting chain can take minutes)
+    why = ("fewer than two live chains kept" if r.kept_alive.sum() < 2 else
+           "not estimated: the chains have not settled" if moments_verdict == "not settled" else None)
+    if why:
+        return {"rate": float("nan"), "interval": [float("nan")] * 2, "reliable": False, "note": why}
     est, _ = mixing.autocorrelation_rate(r, n_boot=N_BOOT)
     return {"rate": est.rate, "interval": list(est.interval), "reliable": bool(est.reliable), "note": est.note}
 
@@ -108,7 +112,8 @@ def run_one(game: str, optimizer: str, quick: bool) -> dict:
     t0 = time.perf_counter()
     tab = table(game, optimizer, quick)
     r = engine.simulate(config.from_dict(tab))
-    out = {"config": r.config.resolved, "divergences": divergences(r), "spread": spread(r), "kappa": rate(r),
+    sp = spread(r)
+    out = {"config": r.config.resolved, "divergences": divergences(r), "spread": sp, "kappa": rate(r, sp["verdict"]),
            "compile_seconds": r.compile_seconds, "run_seconds": r.wall_seconds}
     out["seconds"] = time.perf_counter() - t0
     dv, sp, ka = out["divergences"], out["spread"], out["kappa"]
