@@ -5,6 +5,7 @@ Each script is run as ``python analyses/<name>.py [--out DIR] [--quick]`` from a
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,21 +28,6 @@ def start(doc: str, argv=None):
     return args, out, time.perf_counter()
 
 
-def provenance() -> dict:
-    """``version`` and ``commit`` (the checkout's ``git`` HEAD, None outside a git checkout) of
-    the package an analysis ran, for its JSON."""
-    import subprocess
-
-    from invariant import __version__
-
-    try:
-        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True,
-                                check=True, timeout=10).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        commit = None
-    return {"version": __version__, "commit": commit}
-
-
 def save(fig, path) -> None:
     """Write a matplotlib figure at the analyses' resolution and release it."""
     import matplotlib.pyplot as plt
@@ -51,11 +37,30 @@ def save(fig, path) -> None:
     plt.close(fig)
 
 
+def provenance() -> dict:
+    """The package version and the checkout's commit (``+dirty`` with uncommitted changes;
+    None outside a git checkout) that produced a result."""
+    from invariant import __version__
+
+    def git(*cmd):
+        try:
+            return subprocess.run(["git", *cmd], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return None
+
+    commit = git("rev-parse", "HEAD")
+    if commit and git("status", "--porcelain", "--untracked-files=no"):
+        commit += "+dirty"
+    return {"version": __version__, "commit": commit}
+
+
 def finish(out, name: str, res: dict, lines, t0: float) -> dict:
-    """Record the run time, write ``OUT/<name>.json``, print the conclusion and what was written."""
+    """Record the run time and provenance, write ``OUT/<name>.json``, print the conclusion and
+    what was written."""
     import json
 
     res["wall_seconds"] = time.perf_counter() - t0
+    res.update(provenance())
     (out / f"{name}.json").write_text(json.dumps(res, indent=1, default=float))
     print("\n".join(lines))
     print(f"wrote {out / (name + '.json')} and {out / (name + '.png')} ({res['wall_seconds']:.0f} s)")

@@ -21,6 +21,7 @@ import sys
 import numpy as np
 
 from . import bench
+from .bench_timing import time_call
 from .engine import run as run_mod
 from .engine.build import STANDARD_OBSERVABLES, Hook
 from .engine.cuda_device import quiet_wraparound, require, rng_draws, seed_states, simulated
@@ -195,18 +196,18 @@ def _bare_kernel(kind: str, n1: int, n2: int, k: int, dtype: str):
 # --------------------------------------------------------------------------- timing
 def _rates(steppers: dict, chains: int, target: float) -> tuple[dict, dict]:
     """Best-of-``REPEATS`` chain-steps per second of each stepper, repetitions interleaved
-    (as :func:`invariant.bench._measure`, calibrated from one step: a GPU step is cheap)."""
+    (as :func:`invariant.bench_timing.measure`, calibrated from one step: a GPU step is cheap)."""
     steps, best = {}, {}
     for m, s in steppers.items():
         s(1)  # compiles
-        n, t = 1, bench._time(s, 1)
+        n, t = 1, time_call(s, 1)
         while t < target:
             n = int(math.ceil(n * min(20.0, max(1.5, 1.25 * target / max(t, 1e-6)))))
-            t = bench._time(s, n)
+            t = time_call(s, n)
         steps[m], best[m] = n, t
     for _ in range(REPEATS - 1):
         for m, s in steppers.items():
-            best[m] = min(best[m], bench._time(s, steps[m]))
+            best[m] = min(best[m], time_call(s, steps[m]))
     return {m: chains * steps[m] / best[m] for m in steppers}, steps
 
 

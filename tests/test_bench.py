@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from invariant import bench
+from invariant import bench, bench_sga
 
 CASE_FIELDS = ("name", "dim", "chains", "steps", "engine", "numpy_baseline", "bare_numba",
                "bare_numba_generator", "ratio_vs_numpy", "ratio_vs_bare", "ratio_vs_bare_generator")
@@ -23,8 +23,13 @@ def _positive(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
 
 
-def test_quick_run_has_the_contract_fields(capsys):
-    report = bench.run(quick=True)
+@pytest.fixture(scope="module")
+def quick_report():
+    return bench.run(quick=True)
+
+
+def test_quick_run_has_the_contract_fields(quick_report, capsys):
+    report = quick_report
     json.dumps(report)  # plain JSON types only
     cases = report["cases"]
     assert {(c["name"], c["dim"], c["chains"]) for c in cases} == {
@@ -100,3 +105,34 @@ def test_the_formula_case_steps_as_the_hand_written_one():
     hand(300)
     form(300)
     np.testing.assert_allclose(form.X, hand.X, rtol=0.0, atol=1e-12)
+SGA_FIELDS = ("name", "optimizer", "dim", "chains", "steps", "engine", "bare_numba", "ratio_vs_bare")
+
+
+def test_quick_run_has_the_optimizer_cases(quick_report, capsys):
+    report = quick_report
+    rows = report["optimizer_cases"]
+    assert {(c["optimizer"], c["chains"]) for c in rows} == {
+        (o, n) for o in bench_sga.OPTIMIZERS for n in bench_sga.CHAINS}
+    for c in rows:
+        assert set(SGA_FIELDS) <= set(c)
+        assert _positive(c["engine"]) and _positive(c["bare_numba"])
+        assert c["ratio_vs_bare"] == pytest.approx(c["engine"] / c["bare_numba"])
+    assert any(t["target"].startswith("SGA") for t in bench.targets(report))
+    bench.print_table(report)
+    assert "adam, dirac-wgan-r1" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("optimizer", list(bench_sga.OPTIMIZERS))
+def test_the_bare_sga_loop_is_the_engines_update(optimizer):
+    # same streams, same minibatches: with the noise on, the bare loop and the engine's chains
+    # agree to rounding (Adam's bias corrections are running products in the one, powers in
+    # the other), in the state and in the optimiser's state
+    case = bench_sga.SgaCase(optimizer, bench.dirac_case().table)
+    X0 = case.initial_state(8)
+    engine, bare = case.stepper("engine", X0), case.stepper("bare_numba", X0)
+    for n in (7, 300):  # two calls: the step count carries over
+        engine(n)
+        bare(n)
+    assert np.abs(engine.X - X0).max() > 0.1  # the chains did move
+    np.testing.assert_allclose(bare.X, engine.X, rtol=0.0, atol=1e-10)
+    np.testing.assert_allclose(bare.S, engine.S, rtol=0.0, atol=1e-10)
