@@ -33,3 +33,20 @@ def make_config(game=None, training=None, simulation=None):
 @pytest.fixture
 def small_config():
     return make_config()
+
+
+def kill_after_checkpoints(monkeypatch, n: int = 2):
+    """Make the engine raise KeyboardInterrupt right after its ``n``-th checkpoint, as a run
+    killed there; returns the function that undoes it."""
+    from invariant.engine import run as run_mod
+
+    write, calls = run_mod._write_checkpoint, []
+
+    def killed(*args):
+        write(*args)
+        calls.append(1)
+        if len(calls) == n:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_mod, "_write_checkpoint", killed)
+    return lambda: monkeypatch.setattr(run_mod, "_write_checkpoint", write)

@@ -18,7 +18,7 @@ import pytest
 
 from invariant import bench_cuda, config, engine, fdr, runner, stationary
 from invariant.engine import Hook, run as run_mod
-from conftest import make_config
+from conftest import kill_after_checkpoints, make_config
 from test_references import Z_MAX, _reference
 
 pytestmark = [
@@ -144,19 +144,10 @@ def test_checkpoint_resume_is_bit_identical(tmp_path, monkeypatch):
     # mixing.validate_options, reported apart)
     cfg = _config(game, backend="cuda", chunks=4, t_end=4.0)
     full = engine.simulate(cfg, tmp_path / "full", hook=fdr.hook(cfg))
-    write = run_mod._write_checkpoint
-    calls = []
-
-    def killed_after_two(*args):
-        write(*args)
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt  # the run stops right after its second checkpoint
-
-    monkeypatch.setattr(run_mod, "_write_checkpoint", killed_after_two)
+    undo = kill_after_checkpoints(monkeypatch, 2)  # the run stops right after its second checkpoint
     with pytest.raises(KeyboardInterrupt):
         engine.simulate(cfg, tmp_path / "killed", hook=fdr.hook(cfg))
-    monkeypatch.setattr(run_mod, "_write_checkpoint", write)
+    undo()
     assert 0 < engine.load(tmp_path / "killed", fdr.hook(cfg)).steps_done < full.steps_done
     resumed = engine.resume(tmp_path / "killed", fdr.hook(cfg))
     for name in STATE:

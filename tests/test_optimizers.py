@@ -4,10 +4,9 @@ import json
 
 import numpy as np
 import pytest
-from conftest import make_config
+from conftest import kill_after_checkpoints, make_config
 
 from invariant import config, engine, summary
-from invariant.engine import run as run_mod
 from invariant.errors import ConfigError
 
 SGA = {"dynamics": "sga", "chains": 8, "t_end": 30.0, "t_burn": 3.0, "seed": 5}
@@ -63,19 +62,10 @@ def test_runs_with_a_state_resume_bit_identically(optimizer, tmp_path, monkeypat
     full = engine.simulate(cfg, tmp_path / "full")
     assert full.opt_state.shape == (8, cfg.scheme.optimizer.state_size(cfg.game.d))
     assert np.abs(full.opt_state).max() > 0
-    write = run_mod._write_checkpoint
-    calls = []
-
-    def killed_after_two(*args):
-        write(*args)
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(run_mod, "_write_checkpoint", killed_after_two)
+    undo = kill_after_checkpoints(monkeypatch, 2)
     with pytest.raises(KeyboardInterrupt):
         engine.simulate(cfg, tmp_path / "killed")
-    monkeypatch.setattr(run_mod, "_write_checkpoint", write)
+    undo()
     assert 0 < engine.load(tmp_path / "killed").steps_done < full.steps_done
     resumed = engine.resume(tmp_path / "killed")
     for name in ("X", "opt_state", "acc_s1", "acc_s2", "acc_obs", "draws", "status"):
