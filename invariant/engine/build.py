@@ -104,7 +104,8 @@ APPLIED_OBSERVABLES = (
 """Observables of the update itself, appended (after the hook's) for SGA chains only: with ∇̂
 the minibatch gradient actually applied and the parameter it was applied to, ``θ·∇̂_θ``,
 ``|∇̂_θ|²``, ``ω·∇̂_ω``, ``|∇̂_ω|²`` (docs/theory.md §5's exact discrete FDR2), and with ``Δ`` the whole
-step, ``−∇g(x)·Δ/lr`` and ``(g(x+Δ) − g(x) − ∇g(x)·Δ)/lr`` (an exact discrete FDR1)."""
+step, ``−∇g(x)·Δ/lr`` and ``(g(x+Δ) − g(x) − ∇g(x)·Δ)/lr`` (an exact discrete FDR1).  They are
+booked for SGD only (zero under the other optimisers of docs/theory.md §4b, whose relations differ)."""
 
 
 def observable_names(dynamics: str, hook: Hook) -> tuple:

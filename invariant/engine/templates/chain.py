@@ -243,22 +243,23 @@ def _step_lin(x, x_old, gx, lr, j, so):
 def _sga_step(x, x_old, s, p, data, rng, batch_size, scheme, lr, op, k, dth, gx, gb, gc, hv, booked, so, ap, obs,
               stat_every, pend, pend_g, pend_lin):
     # iteration k of the optimiser (OPTIMIZER, its state s and constants op; docs/theory.md
-    # §4b) with the exact discrete FDR terms of a statistics step (docs/theory.md §5): the
-    # applied gradients (booked by the SGD update), −∇g·Δ/lr and the remainder
+    # §4b) with, for SGD, the exact discrete FDR terms of a statistics step (docs/theory.md
+    # §5): the applied gradients (booked by the update), −∇g·Δ/lr and the remainder
     # (g(x + Δ) − g(x) − ∇g·Δ)/lr.  With stat_every = 1 the next booked state's g (obs[0]) is
     # g(x + Δ): the remainder waits for it (returned pending) instead of evaluating the loss
-    # once more.  Returns the pending remainder's (pend, g(x), ∇g·Δ).
+    # once more.  Returns the pending remainder's (pend, g(x), ∇g·Δ).  Other optimisers book
+    # none of them (the relations are SGDA's): their statistics steps cost no extra loss
+    if OPTIMIZER != 0:
+        _opt_update(x, s, p, data, rng, batch_size, scheme, lr, dth, gb, gc, hv, op, k)
+        return pend, pend_g, pend_lin
     if pend:
         so[ap + 5] += (obs[0] - pend_g - pend_lin) / lr
         pend = False
     if booked:
         for i in range(x.shape[0]):
             x_old[i] = x[i]
-    if OPTIMIZER == 0:
-        _sga_update(x, p, data, rng, batch_size, scheme, lr, op[0] * lr, int(op[1]), dth, gb, booked, so, ap,
-                    False, gx, gb)
-    else:
-        _opt_update(x, s, p, data, rng, batch_size, scheme, lr, dth, gb, gc, hv, op, k)
+    _sga_update(x, p, data, rng, batch_size, scheme, lr, op[0] * lr, int(op[1]), dth, gb, booked, so, ap,
+                False, gx, gb)
     if booked:
         lin = _step_lin(x, x_old, gx, lr, ap + 4, so)
         if stat_every == 1:
