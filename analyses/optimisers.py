@@ -26,8 +26,8 @@ Method, per run (``invariant.engine.simulate``: the engine's chains, nothing els
   (``invariant.stationary.moments``), 95 % interval ± 1.96 × its MCSE across chains, and the
   moments verdict (settled / not settled / too short to tell).
 * Mixing rate κ (per unit of t): ``invariant.mixing.autocorrelation_rate`` with its chain
-  bootstrap interval and reliability flag; not estimated where the moments verdict is
-  "not settled" (κ is the rate of approach to an invariant law the chains are not at).
+  bootstrap interval and reliability flag; estimated only where the moments verdict is
+  "settled" (κ is the rate of approach to an invariant law the chains must be shown at).
 Verdicts (full run only).  An optimiser *diverges* on a game when the lower end of the
 interval of the diverged fraction exceeds 1/2; it *settles* when no chain diverged, the
 moments verdict is ``settled`` and κ is reliable with an interval above 0; otherwise
@@ -98,10 +98,11 @@ def spread(r) -> dict:
 
 
 def rate(r, moments_verdict: str) -> dict:
-    # κ is the rate at which the chains approach their invariant law: not estimated from chains
-    # shown to be still moving (and the decay fit of a drifting chain can take minutes)
+    # κ is the rate at which the chains approach their invariant law: estimated only where the
+    # moments show them settled (the decay fit of a drifting or too short chain is unreliable
+    # and can take minutes)
     why = ("fewer than two live chains kept" if r.kept_alive.sum() < 2 else
-           "not estimated: the chains have not settled" if moments_verdict == "not settled" else None)
+           f"not estimated: moments {moments_verdict}" if moments_verdict != "settled" else None)
     if why:
         return {"rate": float("nan"), "interval": [float("nan")] * 2, "reliable": False, "note": why}
     est, _ = mixing.autocorrelation_rate(r, n_boot=N_BOOT)
