@@ -22,8 +22,8 @@ Setup and method.
   to dt → 0, so the integrator's O(dt) bias of the invariant law drops out) are simulated with
   ``invariant.engine.simulate``; tr Cov with its MCSE from ``invariant.stationary.moments``
   (the spread of per-chain estimates), the relative error's standard error by the delta method.
-  The three SDEs share their seeds (common random numbers).  η ∈ {0.4, 0.2, 0.1}, 2048 chains to
-  t = 300 (quick: {0.4, 0.2}, 64 chains to t = 100).  The fit (``invariant.weak.
+  The three SDEs share their seeds (common random numbers).  η ∈ {0.4, 0.2, 0.1}, 1024 chains to
+  t = 200 (quick: {0.4, 0.2}, 64 chains to t = 100).  The fit (``invariant.weak.
   fit_order``) weights by the standard errors and leaves out the learning rates whose error
   is within 2 standard errors of zero — there the Monte Carlo noise floor stops the ladder.
 
@@ -148,7 +148,7 @@ def main(argv=None):
     bil = bilinear_exact(lrs_b)
     fb = fits(bil, mc=False)
     lrs_d = [0.4, 0.2] if quick else [0.4, 0.2, 0.1]
-    chains, t_end, dt = (64, 100.0, 0.02) if quick else (2048, 300.0, 0.01)
+    chains, t_end, dt = (64, 100.0, 0.02) if quick else (1024, 200.0, 0.01)
     dir_rows = dirac_monte_carlo(lrs_d, chains, t_end, dt)
     fd = fits(dir_rows, mc=True)
     figure([("bilinear default, ALT-D chain (exact)", bil, fb, False),
