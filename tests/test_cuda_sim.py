@@ -226,10 +226,11 @@ OPTIMIZERS = [("sgd", "alt-d", {"lr_ratio": 2.0, "n_critic": 3}), ("momentum", "
               ("rmsprop", "sml", {"eps": 1e-3}), ("adam", "alt-d", {"eps": 1e-3})]
 
 
-@pytest.mark.parametrize("game", ["bilinear", "dirac-wgan-r1"])
+@pytest.mark.parametrize("game", ["dirac-wgan-r1"])
 @pytest.mark.parametrize("optimizer,scheme,opts", OPTIMIZERS)
 def test_every_optimizer_matches_the_cpu_engine(game, optimizer, scheme, opts):
-    """Each optimiser's update and state on the device (docs/theory.md §4b), noiseless chains."""
+    """Each optimiser's update and state on the device (docs/theory.md §4b), noiseless chains
+    (one game: each optimiser's CPU module is a compile of its own, about a minute)."""
     def cfg(**sim):
         return make_config(NOISELESS[game], training={"scheme": scheme, "lr": LR, "optimizer": optimizer, **opts},
                            simulation={**TINY, "t_end": 30 * LR, "t_burn": 10 * LR, "dynamics": "sga", **sim})
