@@ -175,18 +175,13 @@ def default_order(scheme: str, optimizer: Optimizer = Optimizer()) -> int:
     return 1 if scheme == "sml" else 2
 
 
-FLOW_STEP = 6.0e-6
-"""Relative step of the central difference along the drift (≈ ε^(1/3) for float64: the
-truncation error ``O(h²)`` and the rounding error ``O(ε/h)`` balance)."""
-
-
 def flow_derivative(f, x, b) -> np.ndarray:
-    """``(∇f)(x)·b`` by a central difference of step ``h = FLOW_STEP (1 + |x|)/|b|`` along ``b``
-    (the kernels' ``_flow_term`` takes the same step)."""
+    """``(∇f)(x)·b`` by a central difference of step ``h = fd_step() (1 + |x|)/|b|`` along ``b``
+    (the kernels' ``_drift`` takes the same step)."""
     nb = np.sqrt(b @ b)
     if nb == 0.0:
         return np.zeros_like(b)
-    h = FLOW_STEP * (1.0 + np.sqrt(x @ x)) / nb
+    h = fd_step() * (1.0 + np.sqrt(x @ x)) / nb
     return (f(x + h * b) - f(x - h * b)) / (2.0 * h)
 
 

@@ -61,7 +61,7 @@ from .options.weak import (
 from .errors import ConfigError
 from .optimizers import LINEAR, SDE_ORDERS, Optimizer
 from .orders import NOISE_Z, fit_order, order_line  # noqa: F401  (order_line re-exported)
-from .schemes import SCHEME_ID, Scheme, fd_step
+from .schemes import SCHEME_ID, Scheme
 
 __all__ = [
     "COMPARISONS",
@@ -254,7 +254,7 @@ def kernels_text(game_module: str) -> str:
     """The weak-order paths' kernel module: the engine's step (templates ``step.py``) and the
     paths (``weak_paths.py``)."""
     return render.cpu_module(f"Weak-error paths for the game {game_module}.", game_module,
-                             ["step.py", "weak_paths.py"], {**step_constants(), "FD_STEP": fd_step()})
+                             ["step.py", "weak_paths.py"], step_constants())
 
 
 def _streams(entropy, n) -> np.ndarray:

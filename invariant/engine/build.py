@@ -120,20 +120,21 @@ def cache_dir() -> Path:
     return Path(root) / "kernels"
 
 
-def step_constants(optimizer: str = "sgd", order: int = 1) -> dict:
-    """The header constants ``step.py`` reads (docs/kernels.md): the optimiser's id, and what
-    its SDE of ``order`` adds to the plain one (consensus: a noise with H, and at order 2 a
-    central difference along the drift)."""
-    return dict(OPTIMIZER=(OPTIMIZER_ID[optimizer], f"the SGA chains' optimiser: {optimizer}"),
+def step_constants(optimizer: str = "sgd", order: int = 1, dtype: str = "float64") -> dict:
+    """The header constants ``step.py`` reads (docs/kernels.md): the optimiser's id, what its
+    SDE of ``order`` adds to the plain one (consensus: a noise with H, and at order 2 a
+    central difference along the drift), and the relative step of its central differences."""
+    return dict(FD_STEP=(fd_step(dtype), "relative step of the central differences (drift, corrected noise), ε^(1/3)"),
+                OPTIMIZER=(OPTIMIZER_ID[optimizer], f"the SGA chains' optimiser: {optimizer}"),
                 NOISE_HVP=(optimizer == "consensus", "the SDE noise adds γ H L z′"),
                 FLOW_B1=(optimizer == "consensus" and order == 2, "the SDE drift adds k_flow (∇b₀)b₀"))
 
 
-def optimizer_constants(optimizer: str, d: int, order: int = 1) -> dict:
+def optimizer_constants(optimizer: str, d: int, order: int = 1, dtype: str = "float64") -> dict:
     """:func:`step_constants`, the vectors of the optimiser's state and the length of a stack
     vector holding them."""
     n_s = STATE_VECTORS.get(optimizer, 0)
-    return dict(step_constants(optimizer, order),
+    return dict(step_constants(optimizer, order, dtype),
                 N_S=(n_s, "vectors of length d in the optimiser's state"),
                 D_S=(max(1, n_s * int(d)), "a stack vector of the optimiser's state (at least one entry)"))
 
@@ -158,14 +159,14 @@ def kernels(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), order: 
     return load_generated("invariant_kernels", text, game_module)
 
 
-def diffusion_constants(diffusion: str, sigma_varies: bool, dtype: str = "float64") -> dict:
-    """The header constants of the SDE's noise factor (templates/step.py ``_corrected_noise``)."""
+def diffusion_constants(diffusion: str, sigma_varies: bool) -> dict:
+    """The header constants of the SDE's noise factor (templates/step.py ``_corrected_noise``;
+    its central difference's step is :func:`step_constants`' ``FD_STEP``)."""
     if diffusion not in ("plain", "corrected"):
         raise ValueError(f"diffusion must be 'plain' or 'corrected', got {diffusion!r}")
     return dict(
         CORRECTED=(diffusion == "corrected", "the noise factor is L + lr·M (docs/theory.md §3), else L"),
         SIGMA_VARIES=(bool(sigma_varies), "Σ depends on x: M differentiates L along the step"),
-        FD_STEP=(fd_step(dtype), "relative step of that central difference, ε^(1/3)"),
     )
 
 

@@ -31,7 +31,6 @@ import textwrap
 
 from numba.core.registry import CPUDispatcher
 
-from ..schemes import fd_step
 from . import build, render
 from .build import Hook
 from .render import Source
@@ -226,8 +225,7 @@ def kernels_text(game_module: str, d: int, d_theta: int, hook: Hook = _NO_HOOK, 
         N_STD=len(build.STANDARD_OBSERVABLES), N_APPLIED=len(build.APPLIED_OBSERVABLES), N_OBS=n_obs,
         HOOK_WORK=int(hook.work) if hook.rng else 0,
         HOOK_ROWS=(max(hook.rows, 1), "rows of the hook's scratch (its work rows and copies of x, ∇g; at least one)"),
-        **build.optimizer_constants(optimizer, d, order),
-        FD_STEP=(fd_step(dtype), "relative step of the corrected noise's central difference, ε^(1/3) of the dtype"),
+        **build.optimizer_constants(optimizer, d, order, dtype),
     )
     constants.update(hook.constants)
     imports, binds, funcs, aliases = game_source(game_module, float32)

@@ -13,6 +13,7 @@ from numba import njit
 
 from invariant.engine.pcg64 import copy as _stream_copy
 from invariant.engine.templates._stub import (
+    FD_STEP,
     FLOW_B1,
     NOISE_HVP,
     OPTIMIZER,
@@ -72,9 +73,6 @@ def _drift0(x, p, data, use_b1, kc, dth, gx, u, v, w, out):
             out[i] += kc[3] * u[i] + kc[4] * v[i]
 
 
-FLOW_STEP = 6.0e-6  # invariant.schemes.FLOW_STEP: ≈ ε^(1/3), truncation and rounding balance
-
-
 @njit(cache=True, inline="always")
 def _drift(x, p, data, use_b1, kc, dth, gx, u, v, w, fw, out):
     # the SDE's drift (_drift0), plus k_flow (∇b₀)b₀ by a central difference along b₀ where
@@ -89,7 +87,7 @@ def _drift(x, p, data, use_b1, kc, dth, gx, u, v, w, fw, out):
             nb += out[i] * out[i]
             nx += x[i] * x[i]
         if nb > 0.0:
-            h = FLOW_STEP * (1.0 + math.sqrt(nx)) / math.sqrt(nb)
+            h = FD_STEP * (1.0 + math.sqrt(nx)) / math.sqrt(nb)
             xs = fw[0]
             bp = fw[1]
             bm = fw[2]
