@@ -33,6 +33,17 @@ def test_exact_weak_orders_of_the_corrected_sdes_test_the_noise():
                 assert abs(corr[key]["order"] - c_order) < 0.15, (block["horizon"], sde, key, corr[key]["order"])
 
 
+def test_exact_weak_orders_from_a_gaussian_initial_law_still_test_the_noise():
+    # from N(x0 + 1, 0.1² I) (a spread near the stationary one, η/N ≈ 0.01) at T = 4: the initial
+    # covariance is carried by the drift, exact to O(η²), and the noise still separates the
+    # plain SDEs' relative covariance order 1 from the corrected ones' 2
+    res = weak.weak_order(make_config(), init="gaussian", init_scale=0.1, horizon=4.0, horizons=[4.0])
+    assert res["initial"]["law"] == "gaussian" and res["initial"]["scale"] == 0.1
+    for sde, scheme in (("alt-d-2", "alt-d"), ("alt-g-2", "alt-g")):
+        plain, corr = (_by_pair(res, dif)[sde, scheme] for dif in ("plain", "corrected"))
+        assert abs(plain["cov_relative"]["order"] - 1) < 0.2 and abs(corr["cov_relative"]["order"] - 2) < 0.2, sde
+
+
 def test_exact_weak_orders_on_the_bilinear_game():
     res = weak.weak_order(make_config())
     assert res["method"] == "exact" and res["horizon"] == 2.0 and res["paths"] is None
