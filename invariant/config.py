@@ -23,10 +23,10 @@ from .options.schedule import validate_options as schedule_options
 from .options.weak import validate_options as weak_options
 from .optimizers import OPTIMIZER_KEYS, SDE_ORDERS
 from .optimizers import from_table as optimizer_options
-from .schemes import SCHEMES, Scheme, default_order
+from .schemes import BATCHES, SCHEMES, Scheme, default_order
 
 SECTIONS = ("game", "training", "simulation", "conditions", "mixing", "weak")
-TRAINING_KEYS = ("scheme", "lr", "batch_size", "schedule", *OPTIMIZER_KEYS)
+TRAINING_KEYS = ("scheme", "lr", "batch_size", "batches", "schedule", *OPTIMIZER_KEYS)
 SIMULATION_KEYS = (
     "dynamics", "order", "chains", "t_end", "t_burn", "dt", "seed", "escape_radius",
     "keep_draws", "keep_chains", "stat_every", "x0", "init_scale", "chunks", "backend", "dtype",
@@ -184,6 +184,33 @@ def _diffusion(sim: dict, order: int, optimizer) -> str:
     return diffusion
 
 
+def _batches(tr: dict, scheme: str, optimizer, dynamics: str, backend: str) -> str:
+    """``training.batches``: each player's own minibatch (``"independent"``, the default) or one
+    minibatch for both (``"shared"``, SML only: one backward pass; docs/theory.md §2)."""
+    batches = choice(tr.get("batches", "independent"), "training.batches", BATCHES)
+    if batches == "independent":
+        return batches
+    if scheme != "sml":
+        raise ConfigError("training.batches", f"'shared' is for simultaneous training (scheme = 'sml'); "
+                                              f"{scheme} evaluates the players at different points, so "
+                                              "each draws its own minibatch: drop batches")
+    if optimizer.name == "consensus":
+        raise ConfigError("training.batches", "'shared' is not derived for consensus (its Hessian term "
+                                              "draws a batch of its own): drop batches")
+    if backend != "cpu":
+        raise ConfigError("training.batches", "'shared' runs on backend = 'cpu' only")
+    if "schedule" in tr:
+        raise ConfigError("training.batches", "the FDR scheduler draws independent batches: drop batches")
+    return batches
+
+
+def _check_shared(game, dynamics: str) -> None:
+    if dynamics == "sde" and not hasattr(game.module, "shared_noise"):
+        raise ConfigError("training.batches", f"the SDE of shared batches needs the game's joint noise factor "
+                                              f"(kernel shared_noise, docs/theory.md §2); {game.name!r} has "
+                                              "none: run dynamics = 'sga', or drop batches")
+
+
 def from_dict(table: dict) -> Config:
     """Validate a config given as nested dicts (the parsed TOML)."""
     table = copy.deepcopy(table)
@@ -242,14 +269,18 @@ def from_dict(table: dict) -> Config:
                                               f"{step_time:g} = {t_end / step_time:.3g} steps, more than a run can take "
                                               f"({MAX_STEPS:.3g}); lower t_end or raise the step")
     stat_every = _stat_every(sim, round(t_end / step_time) - round(t_burn / step_time), step_time)
+    batches = _batches(tr, scheme_name, optimizer, dynamics, backend)
 
     game = games.from_config(table["game"])
+    if batches == "shared":
+        _check_shared(game, dynamics)
     x0 = vector(sim.get("x0", game.x0), "simulation.x0", game.d)
     init_scale = number(sim.get("init_scale", game.init_scale), "simulation.init_scale", low=0.0)
 
     resolved = {
         "game": table["game"],
-        "training": {"scheme": scheme_name, "lr": lr, "batch_size": batch_size, **optimizer.as_dict()},
+        "training": {"scheme": scheme_name, "lr": lr, "batch_size": batch_size, "batches": batches,
+                     **optimizer.as_dict()},
         "simulation": {
             "dynamics": dynamics, "order": order, "chains": chains, "t_end": t_end,
             "t_burn": t_burn, "dt": dt, "seed": seed, "escape_radius": escape_radius,
@@ -273,7 +304,7 @@ def from_dict(table: dict) -> Config:
         weak = weak_options(table["weak"], game.d)
         resolved["weak"] = weak.as_dict()
     return Config(
-        game=game, scheme=Scheme(scheme_name, lr, batch_size, order, optimizer, diffusion == "corrected"),
+        game=game, scheme=Scheme(scheme_name, lr, batch_size, order, optimizer, diffusion == "corrected", batches),
         dynamics=dynamics,
         chains=chains, t_end=t_end, t_burn=t_burn, dt=dt, seed=seed,
         escape_radius=escape_radius, keep_draws=keep_draws, keep_chains=keep_chains,

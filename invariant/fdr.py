@@ -212,8 +212,10 @@ def _affine_constants(game, scheme=None):
     from . import exact
 
     H, _, Sigma = exact.affine_parts(game)
-    if scheme is not None and scheme.corrected:
-        Sigma = exact.diffusion(game, scheme.lr, scheme.batch_size, scheme.correction) * (scheme.batch_size / scheme.lr)
+    if scheme is not None and (scheme.corrected or scheme.batches == "shared"):
+        # the noise of the SDE's direction: corrected, or with the shared batch's cross block
+        Sigma = exact.diffusion(game, scheme.lr, scheme.batch_size, scheme.correction,
+                                scheme.batches) * (scheme.batch_size / scheme.lr)
     dt = game.d_theta
     th, om = slice(0, dt), slice(dt, game.d)
     SH = np.diag(Sigma @ H)
@@ -434,7 +436,7 @@ def exact_reference(cfg) -> dict:
 
     sch = cfg.scheme
     if cfg.dynamics == "sga":
-        r = exact.discrete_fdr(cfg.game, sch.name, sch.lr, sch.batch_size)
+        r = exact.discrete_fdr(cfg.game, sch.name, sch.lr, sch.batch_size, sch.batches)
         t, o = r["applied"]["theta"], r["applied"]["omega"]
         # exact.discrete_fdr writes the ω relation as −E[ω·∇̂_ω] = (η/2)E|∇̂_ω|²
         return {
@@ -442,7 +444,7 @@ def exact_reference(cfg) -> dict:
             "fdr2_omega": {"lhs": -o["lhs"], "rhs": -o["rhs"]},
             "fdr2_sum": {"lhs": t["lhs"] + o["lhs"], "rhs": t["rhs"] + o["rhs"]},
         }
-    r = exact.fdr(cfg.game, sch.name, sch.order, sch.lr, sch.batch_size, sch.correction)
+    r = exact.fdr(cfg.game, sch.name, sch.order, sch.lr, sch.batch_size, sch.correction, sch.batches)
     return {k: {"lhs": r[k]["lhs"], "rhs": r[k]["rhs"]} for k in RELATIONS}
 
 

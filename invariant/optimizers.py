@@ -215,10 +215,14 @@ def sde_coefficients(opt: Optimizer, scheme: str, lr: float, order: int) -> SDEC
 
 # --- the numpy reference of one iteration (the kernels' update, written for reading)
 
-def _field(game, x, batch_size, rng):
-    """``(ĝθ, ĝω)`` as one vector, each block from its own minibatch (exact without rng)."""
+def _field(game, x, batch_size, rng, batches="independent"):
+    """``(ĝθ, ĝω)`` as one vector, each block from its own minibatch, or both from one
+    (``batches = "shared"``: the mean of ``batch_size`` rows of per-sample gradients);
+    exact without rng."""
     if rng is None:
         return game.grad(x)
+    if batches == "shared":
+        return game.sample_grads(x, batch_size, rng).mean(axis=0)
     g = np.zeros(game.d)
     game.module.batch_grad(x, game.params, game.data, rng, batch_size, 0, g)
     game.module.batch_grad(x, game.params, game.data, rng, batch_size, 1, g)
@@ -267,23 +271,23 @@ def step(game, scheme, x, s, k: int, rng: np.random.Generator | None = None):
     opt = scheme.optimizer
     x = np.array(x, dtype=np.float64)
     s = np.array(s, dtype=np.float64)
-    d, dth, lr, N = game.d, game.d_theta, scheme.lr, scheme.batch_size
+    d, dth, lr, N, B = game.d, game.d_theta, scheme.lr, scheme.batch_size, scheme.batches
     lr_om = opt.lr_ratio * lr
     sign = np.where(np.arange(d) < dth, -1.0, 1.0)
     eta = np.where(np.arange(d) < dth, lr, lr_om)
     if opt.name == "extragradient":
-        xh = x + eta * sign * _field(game, x, N, rng)
-        return x + eta * sign * _field(game, xh, N, rng), s
+        xh = x + eta * sign * _field(game, x, N, rng, B)
+        return x + eta * sign * _field(game, xh, N, rng, B), s
     if opt.name == "optimistic":
-        f = sign * _field(game, x, N, rng)  # −F̂_k
+        f = sign * _field(game, x, N, rng, B)  # −F̂_k
         x += eta * (2 * f - (f if k == 0 else s))  # x₋₁ = x₀: the first step is plain GDA
         return x, f
     if opt.name == "consensus":
-        f = sign * _field(game, x, N, rng)
-        h = game.hvp(x, _field(game, x, N, rng))  # H ∇̂g from independent batches
+        f = sign * _field(game, x, N, rng, B)
+        h = game.hvp(x, _field(game, x, N, rng, B))  # H ∇̂g from independent batches
         return x + eta * (f - opt.consensus * h), s
     if scheme.name == "sml":
-        g = _field(game, x, N, rng)
+        g = _field(game, x, N, rng, B)
         _move(opt, x, s, g, 0, dth, -1.0, lr, k + 1)
         _move(opt, x, s, g, dth, d, 1.0, lr_om, k + 1)
         return x, s

@@ -14,20 +14,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import optimizers
+from .numerics import fd_step
 from .optimizers import Optimizer
 
+__all__ = ["Scheme", "SCHEMES", "BATCHES", "default_order", "flow_derivative", "fd_step"]
+
 SCHEMES = ("sml", "alt-d", "alt-g")
+BATCHES = ("independent", "shared")
 SCHEME_ID = {"sml": 0, "alt-d": 1, "alt-g": 2}
 # Signs of the cross terms ½Hθω gω (θ-part) and ½Hωθ gθ (ω-part) in b1: the game term of
 # ALT-D flips the θ one, that of ALT-G the ω one (docs/theory.md §3).
 _B1_SIGNS = {"sml": (1.0, 1.0), "alt-d": (-1.0, 1.0), "alt-g": (1.0, -1.0)}
-
-
-def fd_step(dtype: str = "float64") -> float:
-    """Relative step of the corrected noise's central difference of ``L(x) z`` (the kernels'
-    ``FD_STEP``): ``ε^(1/3)`` of ``dtype``, which balances the difference's O(t²) truncation
-    against its O(ε/t) rounding (docs/theory.md §3)."""
-    return float(np.finfo(dtype).eps ** (1.0 / 3.0))
 
 
 @dataclass(frozen=True)
@@ -50,6 +47,10 @@ class Scheme:
     corrected : bool
         The SDE's noise factor is the corrected ``L + lr·M`` matching the scheme's one-step
         covariance to O(lr³) (docs/theory.md §3; order 2 only), else the plain ``L``.
+    batches : {"independent", "shared"}
+        Each player draws its own minibatch (default), or (SML only) both players'
+        gradients come from one minibatch, as one backward pass of an autograd loss gives
+        them: their noises then correlate through ``Σθω`` (docs/theory.md §2).
     """
 
     name: str
@@ -58,6 +59,7 @@ class Scheme:
     order: int
     optimizer: Optimizer = Optimizer()
     corrected: bool = False
+    batches: str = "independent"
 
     def __post_init__(self):
         if self.name not in SCHEMES:
@@ -66,6 +68,10 @@ class Scheme:
             raise ValueError(f"order must be 1 or 2, got {self.order!r}")
         if self.corrected and not (self.order == 2 and self.optimizer.plain):
             raise ValueError("the corrected diffusion belongs to plain SGDA's order-2 SDEs")
+        if self.batches not in BATCHES:
+            raise ValueError(f"batches must be one of {BATCHES}, got {self.batches!r}")
+        if self.batches == "shared" and self.name != "sml":
+            raise ValueError("shared minibatches belong to simultaneous (sml) training")
 
     @property
     def diffusion_name(self) -> str:
@@ -102,7 +108,8 @@ class Scheme:
 
     def b1(self, game, x) -> np.ndarray:
         """First-order correction ``b1 = (b − b0)/lr`` of plain SGDA's order-2 SDE (docs/theory.md §3)."""
-        return (Scheme(self.name, self.lr, self.batch_size, 2).drift(game, x) - self.b0(game, x)) / self.lr
+        return (Scheme(self.name, self.lr, self.batch_size, 2, batches=self.batches).drift(game, x)
+                - self.b0(game, x)) / self.lr
 
     def drift(self, game, x) -> np.ndarray:
         """SDE drift ``b(x)`` of :attr:`sde` (``b0 + lr·b1`` for plain SGDA; docs/theory.md §4b)."""
@@ -114,9 +121,10 @@ class Scheme:
 
     def diffusion(self, game, x) -> np.ndarray:
         """``σσᵀ(x) = (lr/N) P(Σ + γ² HΣH)P`` of :attr:`sde` (``(lr/N) blockdiag(Σθ, Σω)`` for plain
-        SGDA): the plain diffusion (the corrected one differs from it by O(lr²), docs/theory.md §3)."""
+        SGDA, with the cross block ``−Σθω`` for shared batches): the plain diffusion (the corrected
+        one differs from it by O(lr²), docs/theory.md §3)."""
         c = self.sde
-        S = game.sigma(x)
+        S = game.noise_covariance(x, self.batches)
         if c.gamma:
             H = np.column_stack([game.hvp(x, e) for e in np.eye(game.d)])
             S = S + c.gamma**2 * H @ S @ H
@@ -130,10 +138,15 @@ class Scheme:
         dth, d = game.d_theta, game.d
         start = rng.bit_generator.state
 
+        shared = self.batches == "shared"
+
         def L(y):  # L(y) z at the same normals z: the generator set back to the start
             rng.bit_generator.state = start
             out = np.empty(d)
-            game.module.noise(np.asarray(y, dtype=np.float64), game.params, game.data, rng, out)
+            kernel = game.module.shared_noise if shared else game.module.noise
+            kernel(np.asarray(y, dtype=np.float64), game.params, game.data, rng, out)
+            if shared:
+                out[dth:] *= -1.0  # the noise of (−∇θĝ, +∇ωĝ): the cross block's sign
             return out
 
         slope = np.zeros(d)

@@ -102,9 +102,9 @@ def _exact_law(result):
         return None
     cfg, sch = result.config, result.config.scheme
     if cfg.dynamics == "sga":
-        return exact.discrete_stationary(*exact.discrete(game, sch.name, sch.lr, sch.batch_size))
+        return exact.discrete_stationary(*exact.discrete(game, sch.name, sch.lr, sch.batch_size, sch.batches))
     A, c = exact.drift(game, sch.name, sch.order, sch.lr)
-    D = exact.diffusion(game, sch.lr, sch.batch_size, sch.correction)
+    D = exact.diffusion(game, sch.lr, sch.batch_size, sch.correction, sch.batches)
     I = np.eye(game.d)
     return exact.discrete_stationary(I + cfg.dt * A, cfg.dt * c, cfg.dt * D)
 

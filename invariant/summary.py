@@ -24,6 +24,8 @@ def run_section(result) -> dict:
                 if cfg.dynamics == "sde" else None),
         "lr": cfg.scheme.lr,
         "batch_size": cfg.scheme.batch_size,
+        # one minibatch per player, or one for both (docs/theory.md §2)
+        "batches": cfg.scheme.batches,
         "dt": cfg.step_time,
         "chains": cfg.chains,
         "steps": result.steps_done,

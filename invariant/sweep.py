@@ -245,10 +245,10 @@ def exact_trace_cov(cfg) -> float | None:
 
         game, sch = cfg.game, cfg.scheme
         if cfg.dynamics == "sga":
-            P = exact.discrete_stationary(*exact.discrete(game, sch.name, sch.lr, sch.batch_size))[1]
+            P = exact.discrete_stationary(*exact.discrete(game, sch.name, sch.lr, sch.batch_size, sch.batches))[1]
         else:
             A, c = exact.drift(game, sch.name, sch.order, sch.lr)
-            D = exact.diffusion(game, sch.lr, sch.batch_size, sch.correction)
+            D = exact.diffusion(game, sch.lr, sch.batch_size, sch.correction, sch.batches)
             P = exact.discrete_stationary(np.eye(game.d) + cfg.dt * A, cfg.dt * c, cfg.dt * D)[1]
         tr = float(np.trace(P))
         return tr if math.isfinite(tr) else None

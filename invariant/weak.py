@@ -525,6 +525,9 @@ def weak_order(cfg, options: WeakOptions | None = None, method: str = "auto", co
         method = "exact" if getattr(cfg.game, "affine", False) else "monte-carlo"
     if method not in ("exact", "monte-carlo"):
         raise ValueError(f"method must be 'auto', 'exact' or 'monte-carlo', got {method!r}")
+    if cfg.scheme.batches == "shared":
+        raise ConfigError("training.batches", "weak orders compare every scheme (ALT ones too), whose players "
+                                              "draw their own minibatches: drop batches for weak-order")
     opt = cfg.scheme.optimizer
     if not opt.plain:  # the run's optimiser: its SDEs against its chain
         if method != "exact":

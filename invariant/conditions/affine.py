@@ -26,7 +26,7 @@ def affine_drift(game, scheme: Scheme):
     if getattr(game, "affine", False):
         try:
             A, c = exact.drift(game, scheme.name, scheme.order, scheme.lr)
-            D = exact.diffusion(game, scheme.lr, scheme.batch_size)
+            D = exact.diffusion(game, scheme.lr, scheme.batch_size, batches=scheme.batches)
             return A, c, D, "affine drift and constant diffusion declared by the game"
         except (ValueError, KeyError):
             pass

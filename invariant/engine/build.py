@@ -140,7 +140,8 @@ def optimizer_constants(optimizer: str, d: int, order: int = 1, dtype: str = "fl
 
 
 def kernels(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), order: int = 1,
-            diffusion: str = "plain", sigma_varies: bool = True, optimizer: str = "sgd"):
+            diffusion: str = "plain", sigma_varies: bool = True, optimizer: str = "sgd",
+            batches: str = "independent"):
     """The kernel module for ``game_module`` (dotted name) and states ``x = (θ, ω)`` of
     dimension ``d`` with ``dim θ = d_theta``, with ``hook``'s observables; its ``sga_chunk``
     trains with ``optimizer`` (:data:`invariant.optimizers.OPTIMIZERS`), its ``sde_chunk``
@@ -149,13 +150,14 @@ def kernels(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), order: 
     with the ``"plain"`` noise factor ``L`` or (plain SGDA at order 2) the ``"corrected"``
     ``L + lr·M`` (``sigma_varies``: the game's Σ depends on x, so ``M`` differentiates ``L``
     along the step; False for affine games, whose Σ is constant).  SGA runs take order 1's
-    module.
+    module.  ``batches = "shared"`` draws both players' gradients (and the SDE's noise) from
+    one minibatch (SML; docs/theory.md §2).
 
     States of dimension ``d <= scratch.STACK_D_MAX`` get kernels specialised for
     ``(d, d_theta)``, whose per-chain vectors live on the stack
     (:mod:`invariant.engine.scratch`); larger states share one module with heap vectors.
     """
-    text = kernels_text(game_module, d, d_theta, hook, order, diffusion, sigma_varies, optimizer)
+    text = kernels_text(game_module, d, d_theta, hook, order, diffusion, sigma_varies, optimizer, batches)
     return load_generated("invariant_kernels", text, game_module)
 
 
@@ -171,7 +173,8 @@ def diffusion_constants(diffusion: str, sigma_varies: bool) -> dict:
 
 
 def kernels_text(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), order: int = 1,
-                 diffusion: str = "plain", sigma_varies: bool = True, optimizer: str = "sgd") -> str:
+                 diffusion: str = "plain", sigma_varies: bool = True, optimizer: str = "sgd",
+                 batches: str = "independent") -> str:
     """The source of :func:`kernels`' module (templates ``step.py``, ``chain.py``, the scratch
     of stack or heap vectors, the hook's sources, template and adapter, ``cpu_chains.py``)."""
     small = d <= STACK_D_MAX
@@ -196,10 +199,11 @@ def kernels_text(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), or
         **optimizer_constants(optimizer, d, order),
     )
     constants.update(diffusion_constants(diffusion, sigma_varies))
+    constants.update(SHARED=(batches == "shared", "one minibatch for both players: _noise is the joint factor"))
     constants.update(hook.constants)
     parts = ["step.py", "chain.py", "scratch_stack.py" if small else "scratch_heap.py", *hook.parts, "cpu_chains.py"]
     title = f"Game kernels: {game_module}; observable hook: {','.join(hook.names) or 'none'}."
-    return render.cpu_module(title, game_module, parts, constants)
+    return render.cpu_module(title, game_module, parts, constants, batches)
 
 
 def load_generated(prefix: str, text: str, game_module: str, own_folder: bool = False):

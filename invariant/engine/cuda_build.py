@@ -225,6 +225,7 @@ def kernels_text(game_module: str, d: int, d_theta: int, hook: Hook = _NO_HOOK, 
         N_STD=len(build.STANDARD_OBSERVABLES), N_APPLIED=len(build.APPLIED_OBSERVABLES), N_OBS=n_obs,
         HOOK_WORK=int(hook.work) if hook.rng else 0,
         HOOK_ROWS=(max(hook.rows, 1), "rows of the hook's scratch (its work rows and copies of x, ∇g; at least one)"),
+        SHARED=(False, "each player draws its own minibatch (shared batches run on the CPU)"),
         **build.optimizer_constants(optimizer, d, order, dtype),
     )
     constants.update(hook.constants)

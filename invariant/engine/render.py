@@ -22,9 +22,9 @@ TEMPLATES = Path(__file__).with_name("templates")
 _OPEN, _CLOSE = "# <header>", "# </header>"
 _LINT_ONLY = "invariant.engine.templates"  # imports of stub and sibling names: dropped
 
-GAME_KERNELS = ("batch_grad", "grad", "hvp", "loss", "noise")
+GAME_KERNELS = ("batch_grad", "grad", "loss", "noise")
 """The game kernels every module binds (``_grad`` for ``grad``, …; games/base.py)."""
-OPTIONAL_KERNELS = {"loss_with_grad": "_loss_from_x"}
+OPTIONAL_KERNELS = {"hvp": "_hvp_from_grad", "loss_with_grad": "_loss_from_x"}
 """Optional game kernels and the template function (``step.py``) that stands in for each."""
 
 CPU_IMPORTS = ("import numpy as np", "from numba import njit, prange")
@@ -67,20 +67,41 @@ def body(name: str) -> str:
     return template(name).body
 
 
-def game_bindings(game_module: str) -> tuple[list, list, list]:
+SHARED_KERNELS = {"batch_grad": "_batch_shared", "noise": "_noise_shared"}
+"""Shared minibatches: the template functions (``shared_batch.py``) bound in place of these
+kernels; they call the game's ``shared_batch_grad`` (else ``_shared_from_samples`` over its
+``sample_grads``) and ``shared_noise``."""
+
+
+def game_bindings(game_module: str, batches: str = "independent") -> tuple[list, list, list]:
     """``(imports, bindings, tail)`` of a CPU module for the game kernels of ``game_module``.
 
     The game's kernels are inlined into the chain loops (numba IR inlining): a call boundary
     would cost reference-count updates on every array argument, every step.  An optional
-    kernel the game lacks is bound, in ``tail`` (after the templates' bodies), to its stand-in.
+    kernel the game lacks is bound, in ``tail`` (after the templates' bodies), to its stand-in;
+    so are ``_batch_grad`` and ``_noise`` with ``batches = "shared"`` (:data:`SHARED_KERNELS`).
     """
     game = importlib.import_module(game_module)
+    shared = batches == "shared"
     bindings, tail = [], []
+
+    def bind(k):
+        bindings.append(f'_{k} = njit(inline="always")(_game.{k}.py_func)')
+
     for k in GAME_KERNELS + tuple(OPTIONAL_KERNELS):
-        if hasattr(game, k):
-            bindings.append(f'_{k} = njit(inline="always")(_game.{k}.py_func)')
+        if shared and k in SHARED_KERNELS:
+            tail.append(f"_{k} = {SHARED_KERNELS[k]}")
+        elif hasattr(game, k):
+            bind(k)
         else:
             tail.append(f"_{k} = {OPTIONAL_KERNELS[k]}")
+    if shared:
+        bind("sample_grads")
+        for k, stand_in in (("shared_batch_grad", "_shared_from_samples"), ("shared_noise", None)):
+            if hasattr(game, k):
+                bind(k)
+            elif stand_in:
+                tail.append(f"_{k} = {stand_in}")
     return [f"import {game_module} as _game"], bindings, tail
 
 
@@ -135,7 +156,10 @@ def _merged(statements) -> list:
     return sorted(plain) + [f"from {m} import {', '.join(sorted(n))}" for m, n in sorted(named.items())]
 
 
-def cpu_module(title: str, game_module: str, parts, constants: dict) -> str:
-    """A CPU kernel module: :func:`module` with the game's kernels of ``game_module`` bound."""
-    imports, bindings, tail = game_bindings(game_module)
+def cpu_module(title: str, game_module: str, parts, constants: dict, batches: str = "independent") -> str:
+    """A CPU kernel module: :func:`module` with the game's kernels of ``game_module`` bound
+    (for ``batches = "shared"``, through ``shared_batch.py``'s stand-ins)."""
+    imports, bindings, tail = game_bindings(game_module, batches)
+    if batches == "shared":
+        parts = ["shared_batch.py", *parts]
     return module(title, parts, constants, bindings, [*imports, *CPU_IMPORTS], tail)

@@ -472,8 +472,9 @@ def chain_kernels(cfg, hook):
         # only consensus's SDE kernels differ from SGD's (the coefficients are arguments)
         opt = cfg.scheme.optimizer.name if cfg.scheme.optimizer.name == "consensus" else "sgd"
         return kernels(game.kernels, game.d, game.d_theta, hook, cfg.scheme.order, cfg.scheme.diffusion_name,
-                       not game.affine, opt), "sde_chunk"
-    return kernels(game.kernels, game.d, game.d_theta, hook, 1, optimizer=cfg.scheme.optimizer.name), "sga_chunk"
+                       not game.affine, opt, cfg.scheme.batches), "sde_chunk"
+    return kernels(game.kernels, game.d, game.d_theta, hook, 1, optimizer=cfg.scheme.optimizer.name,
+                   batches=cfg.scheme.batches), "sga_chunk"
 
 
 def _cpu_advance(cfg, hook, s, streams, step0):

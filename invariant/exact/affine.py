@@ -29,13 +29,15 @@ def _positive(value, name: str) -> float:
     return v
 
 
-def affine_parts(game):
+def affine_parts(game, batches: str = "independent"):
     """Constant pieces of an affine game: ``∇g(x) = H x + f`` and the noise blocks.
 
     Parameters
     ----------
     game : invariant.games.base.Game
         A game with ``game.affine`` true (affine gradient field, constant ``Σ``).
+    batches : {"independent", "shared"}
+        The players' minibatches (docs/theory.md §2): shared ones keep the cross block.
 
     Returns
     -------
@@ -44,8 +46,10 @@ def affine_parts(game):
     f : ndarray, shape (d,)
         ``∇g(0)``.
     Sigma : ndarray, shape (d, d)
-        ``blockdiag(Σ_θ, Σ_ω)`` (docs/theory.md §1, §3): ``game.info["Sigma"]`` when present, else
-        ``game.sigma(0)``; any cross block is dropped (independent minibatches, docs/theory.md §2).
+        The covariance of the noise of the two minibatch gradients ``(∇̂θ, ∇̂ω)`` per sample
+        (docs/theory.md §1–§3): ``blockdiag(Σ_θ, Σ_ω)`` for independent minibatches (any cross
+        block dropped), with the cross block ``Σ_θω`` for shared ones; from ``game.info["Sigma"]``
+        when present, else ``game.sigma(0)`` and ``game.sigma_cross(0)``.
 
     Raises
     ------
@@ -66,8 +70,15 @@ def affine_parts(game):
     Sigma = np.asarray(game.sigma(x0) if Sigma is None else Sigma, dtype=np.float64).copy()
     if Sigma.shape != (d, d):
         raise ValueError(f"Sigma must be {d}×{d}; got {Sigma.shape}")
-    Sigma[:dt, dt:] = 0.0
-    Sigma[dt:, :dt] = 0.0
+    if batches == "shared":
+        if "Sigma" not in info:
+            Sigma[:dt, dt:] = game.sigma_cross(x0)
+            Sigma[dt:, :dt] = Sigma[:dt, dt:].T
+    elif batches == "independent":
+        Sigma[:dt, dt:] = 0.0
+        Sigma[dt:, :dt] = 0.0
+    else:
+        raise ValueError(f"batches must be 'independent' or 'shared', got {batches!r}")
     return H, f, _sym(Sigma)
 
 
@@ -153,7 +164,7 @@ def drift(game, scheme: str, order: int, lr: float):
     return A0 + lr * A1, c0 + lr * c1
 
 
-def diffusion(game, lr: float, batch_size: int, correction: str | None = None):
+def diffusion(game, lr: float, batch_size: int, correction: str | None = None, batches: str = "independent"):
     """Diffusion matrix ``D = σσᵀ`` of the SDEs (docs/theory.md §3).
 
     Parameters
@@ -170,6 +181,10 @@ def diffusion(game, lr: float, batch_size: int, correction: str | None = None):
         ``D = (η/N)[Σ + η(R − ½(JΣ + ΣJᵀ))]`` matching the scheme's one-step covariance to
         ``O(η³)`` (``R = 0`` for SML, ``[[0, −H_θωΣ_ω], [−Σ_ωH_ωθ, 0]]`` for ALT-D,
         ``[[0, Σ_θH_θω], [H_ωθΣ_θ, 0]]`` for ALT-G).  May fail to be PSD for large η.
+    batches : {"independent", "shared"}
+        Shared minibatches (SML) put ``S Σ S`` in place of ``Σ``, ``S = blockdiag(−I, I)``:
+        the noise of the descent–ascent direction, whose cross block is ``−Σ_θω``
+        (docs/theory.md §2).
 
     Returns
     -------
@@ -177,7 +192,9 @@ def diffusion(game, lr: float, batch_size: int, correction: str | None = None):
     """
     lr = _positive(lr, "lr")
     N = _positive(batch_size, "batch_size")
-    H, _, Sigma = affine_parts(game)
+    H, _, Sigma = affine_parts(game, batches)
+    s = _signs(game)
+    Sigma = s[:, None] * Sigma * s[None, :]
     D = (lr / N) * Sigma
     if correction is None:
         return D

@@ -11,7 +11,8 @@ from .optimizers import discrete
 from .ou import stationary
 
 
-def fdr(game, scheme: str, order: int, lr: float, batch_size: int, correction: str | None = None) -> dict:
+def fdr(game, scheme: str, order: int, lr: float, batch_size: int, correction: str | None = None,
+        batches: str = "independent") -> dict:
     """Exact fluctuation–dissipation sides at the SDE's invariant law (docs/theory.md §5).
 
     The SDE is ``dX = (AX + c)dt + σdW`` with ``(A, c) = drift(game, scheme, order, lr)``
@@ -31,6 +32,8 @@ def fdr(game, scheme: str, order: int, lr: float, batch_size: int, correction: s
     batch_size : int
     correction : {None, "sml", "alt-d", "alt-g"}
         The corrected diffusion of that scheme (docs/theory.md §3), as in :func:`diffusion`.
+    batches : {"independent", "shared"}
+        As in :func:`diffusion`: shared minibatches add ``−2 tr(Σ_θω H_ωθ)`` to FDR1's ``tr(Σ H)``.
 
     Returns
     -------
@@ -59,7 +62,7 @@ def fdr(game, scheme: str, order: int, lr: float, batch_size: int, correction: s
     dt = game.d_theta
     A0, c0, A1, c1 = drift_terms(game, scheme, order)
     A, c = A0 + lr * A1, c0 + lr * c1
-    D = diffusion(game, lr, N, correction)
+    D = diffusion(game, lr, N, correction, batches)
     m, P = stationary(A, c, D)
     d = game.d
     I = np.eye(d)
@@ -93,14 +96,15 @@ def fdr(game, scheme: str, order: int, lr: float, batch_size: int, correction: s
     }
 
 
-def discrete_fdr(game, scheme: str, lr: float, batch_size: int) -> dict:
+def discrete_fdr(game, scheme: str, lr: float, batch_size: int, batches: str = "independent") -> dict:
     """Exact discrete FDR2 sides at the SGA chain's invariant law (docs/theory.md §5, §6).
 
     With ``x ~ N(m, P)`` the chain's invariant law and independent minibatch noises
     ``ξ_θ ~ N(0, Σ_θ/N)``, ``ξ_ω ~ N(0, Σ_ω/N)``, the applied gradients are affine in
     ``z = (x, ξ_θ, ξ_ω)``: SML ``∇̂ = ∇g(x) + ξ``; ALT-D ``∇̂_ω = ∇_ω g(x) + ξ_ω``,
     ``∇̂_θ = ∇_θ g(θ, ω⁺) + ξ_θ``; ALT-G ``∇̂_θ = ∇_θ g(x) + ξ_θ``,
-    ``∇̂_ω = ∇_ω g(θ⁺, ω) + ξ_ω``.
+    ``∇̂_ω = ∇_ω g(θ⁺, ω) + ξ_ω``.  Shared minibatches (SML) correlate ``ξ_θ`` and ``ξ_ω``
+    through ``Σ_θω/N``.
 
     Parameters
     ----------
@@ -125,18 +129,17 @@ def discrete_fdr(game, scheme: str, lr: float, batch_size: int) -> dict:
     scheme = _scheme(scheme)
     lr = _positive(lr, "lr")
     N = _positive(batch_size, "batch_size")
-    H, f, Sigma = affine_parts(game)
+    H, f, Sigma = affine_parts(game, batches)
     d, dt = game.d, game.d_theta
     do = d - dt
-    M, m0, Q = discrete(game, scheme, lr, batch_size)
+    M, m0, Q = discrete(game, scheme, lr, batch_size, batches)
     m, P = discrete_stationary(M, m0, Q)
     # z = (x, ξ_θ, ξ_ω)
     nz = d + d
     mz = np.concatenate([m, np.zeros(d)])
     Pz = np.zeros((nz, nz))
     Pz[:d, :d] = P
-    Pz[d:d + dt, d:d + dt] = Sigma[:dt, :dt] / N
-    Pz[d + dt:, d + dt:] = Sigma[dt:, dt:] / N
+    Pz[d:, d:] = Sigma / N  # the noises (ξ_θ, ξ_ω): blockdiag unless the batch is shared
     th, om = slice(0, dt), slice(dt, d)
     Xt = np.zeros((dt, nz))
     Xt[:, th] = np.eye(dt)

@@ -28,7 +28,7 @@ def _parts(game, scheme: Scheme):
     """``H, f, Σ/N, S, D = E S`` of the game under the scheme's learning rates."""
     lr = _positive(scheme.lr, "lr")
     N = _positive(scheme.batch_size, "batch_size")
-    H, f, Sigma = affine_parts(game)
+    H, f, Sigma = affine_parts(game, scheme.batches)
     s = _signs(game)
     eta = np.where(np.arange(game.d) < game.d_theta, lr, scheme.optimizer.lr_ratio * lr)
     return H, f, Sigma / N, np.diag(s), np.diag(eta * s)
@@ -153,7 +153,7 @@ def optimizer_stationary(game, scheme: Scheme):
     return m[:d], P[:d, :d]
 
 
-def discrete(game, scheme: str, lr: float, batch_size: int):
+def discrete(game, scheme: str, lr: float, batch_size: int, batches: str = "independent"):
     """The plain SGA chain of docs/theory.md §2 as an exact affine Gaussian recursion.
 
     ``x⁺ = M x + m0 + ε``, ``ε ~ N(0, Q)`` independent of ``x``: :func:`discrete_optimizer`
@@ -171,6 +171,8 @@ def discrete(game, scheme: str, lr: float, batch_size: int):
     batch_size : int
         Minibatch size N; a minibatch-mean gradient is ``∇g + N(0, Σ/N)``, independent for
         the two players.
+    batches : {"independent", "shared"}
+        Shared (SML): one minibatch for both players, ``Σ`` with its cross block ``Σ_θω``.
 
     Returns
     -------
@@ -187,7 +189,7 @@ def discrete(game, scheme: str, lr: float, batch_size: int):
     ALT-D ``Q = η² (U_θ Σ̃_ω U_θᵀ + Σ̃_θ)/N``, ALT-G ``Q = η² (U_ω Σ̃_θ U_ωᵀ + Σ̃_ω)/N``
     (``Σ̃_p = Π_p Σ Π_p``), SML ``Q = η² Σ/N``.
     """
-    return discrete_optimizer(game, Scheme(_scheme(scheme), lr, batch_size, 1))
+    return discrete_optimizer(game, Scheme(_scheme(scheme), lr, batch_size, 1, batches=batches))
 
 
 def optimizer_sde(game, scheme: Scheme):

@@ -13,11 +13,13 @@ shape ``(0, 1)`` for games with neither):
     ``g(x)``.
 ``grad(x, p, data, out)``
     ``out[:] = (grad_theta g, grad_omega g)`` at ``x`` (the population gradient).
-``hvp(x, p, data, v, out)``
+``hvp(x, p, data, v, out)`` (optional)
     ``out[:] = H(x) v`` with ``H = ∂(grad)/∂x`` the ``d x d`` Jacobian of the gradient field:
     the Hessian of ``g`` for a zero-sum game; for a game whose players have different losses
     (the non-saturating GAN) ``grad`` returns each player's own gradient and ``H`` is the
     Jacobian of that field, which is what the order-2 drift of docs/theory.md §3 needs.
+    Without it a central difference of ``grad`` stands in (``invariant.numerics.central_hvp``,
+    the kernels' ``_hvp_from_grad``: error ≈ ε^(2/3) relative, two gradients per product).
 ``noise(x, p, data, rng, out)``
     ``out[:] = L(x) z`` with ``L Lᵀ = blockdiag(Sigma_theta, Sigma_omega)(x)`` and ``z`` standard
     normals drawn from the ``numpy.random.Generator`` ``rng`` (docs/theory.md §3).
@@ -28,6 +30,15 @@ shape ``(0, 1)`` for games with neither):
 ``sample_grads(x, p, data, rng, out)``
     per-sample gradients ``(grad_theta g_hat, grad_omega g_hat)`` for ``out.shape[0]`` i.i.d.
     draws of ``xi``, one per row (used to estimate ``Sigma`` where no closed form exists).
+``shared_batch_grad(x, p, data, rng, batch_size, out)`` (optional)
+    both players' minibatch mean gradients from ONE minibatch of ``batch_size`` draws of
+    ``xi`` (``[training] batches = "shared"``, docs/theory.md §2): ``out[:]`` gets the mean of
+    ``batch_size`` rows of ``sample_grads``.  Without it the engine averages rows of
+    ``sample_grads`` itself (an allocation per step: slower, same law).
+``shared_noise(x, p, data, rng, out)`` (optional)
+    ``out[:] = L(x) z`` with ``L Lᵀ`` the *joint* covariance of one sample's gradients
+    ``(grad_theta g_hat, grad_omega g_hat)``, cross block ``Sigma_theta_omega`` included: the
+    noise of the shared-batch SDE (docs/theory.md §2–3).  SDE runs with shared batches need it.
 ``loss_with_grad(x, gx, p, data) -> float`` (optional)
     ``g(x)`` given ``gx = grad(x)`` already computed, for games where that is cheaper than
     ``loss`` (the bilinear game: O(d) instead of a ``dθ × dω`` product).  The engine books
@@ -71,6 +82,8 @@ import importlib
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from ..numerics import central_hvp
 
 
 @dataclass
@@ -150,6 +163,8 @@ class Game:
         return out
 
     def hvp(self, x, v) -> np.ndarray:
+        if not hasattr(self.module, "hvp"):
+            return central_hvp(self.grad, x, v)
         out = np.empty(self.d)
         self.module.hvp(
             np.asarray(x, dtype=np.float64), self.params, self.data,
@@ -179,5 +194,27 @@ class Game:
         S[self.d_theta :, : self.d_theta] = 0.0
         return S
 
+    def sigma_cross(self, x, n: int = 20000, rng: np.random.Generator | None = None) -> np.ndarray:
+        """``Sigma_theta_omega(x)``, the ``dθ × dω`` covariance of one sample's two gradients
+        (docs/theory.md §2).  Games with a closed form override this; the default estimates it
+        from ``n`` per-sample gradients."""
+        rng = np.random.default_rng(0) if rng is None else rng
+        G = self.sample_grads(x, n, rng)
+        S = np.cov(G, rowvar=False).reshape(self.d, self.d)
+        return S[: self.d_theta, self.d_theta :].copy()
 
-KERNEL_FUNCTIONS = ("loss", "grad", "hvp", "noise", "batch_grad", "sample_grads")
+    def noise_covariance(self, x, batches: str = "independent") -> np.ndarray:
+        """Covariance of the per-sample noise of the descent–ascent direction
+        ``(−∇θĝ, +∇ωĝ)``: ``blockdiag(Σθ, Σω)`` when each player draws its own minibatch, and
+        with the cross block ``−Σθω`` when both use one (docs/theory.md §2)."""
+        S = np.array(self.sigma(x), dtype=np.float64)
+        if batches == "shared":
+            c = -np.asarray(self.sigma_cross(x), dtype=np.float64)
+            S[: self.d_theta, self.d_theta :] = c
+            S[self.d_theta :, : self.d_theta] = c.T
+        elif batches != "independent":
+            raise ValueError(f"batches must be 'independent' or 'shared', got {batches!r}")
+        return S
+
+
+KERNEL_FUNCTIONS = ("loss", "grad", "noise", "batch_grad", "sample_grads")

@@ -1,13 +1,15 @@
 """Linear–quadratic (bilinear) game with constant Gaussian gradient noise (docs/theory.md §8).
 
 ``g = θᵀCω + lam/2 |θ|² − gam/2 |ω|² + a·θ + b·ω``; the per-sample gradient is
-``∇g + ξ`` with ``ξ_θ ~ N(0, Σ_θ)``, ``ξ_ω ~ N(0, Σ_ω)`` independent.  Its SDEs are OU
-processes, so every long-run quantity has an exact reference (``invariant.exact``).
+``∇g + ξ`` with ``ξ = (ξ_θ, ξ_ω) ~ N(0, [[Σ_θ, Σ_θω], [Σ_θωᵀ, Σ_ω]])`` (``Σ_θω = 0`` unless
+given: one sample's two gradients are then independent).  Each player's minibatch of its own
+sees only its block; a shared minibatch sees ``Σ_θω`` too (docs/theory.md §2).  Its SDEs are
+OU processes, so every long-run quantity has an exact reference (``invariant.exact``).
 
 Packed constants ``p``: ``[dθ, dω, lam, gam, a, b]``.  The matrices are rows of ``data``
-(width ``max(dθ, dω)``): ``C`` (dθ rows), ``Cᵀ`` (dω rows), then ``Lθᵀ`` and ``Lωᵀ`` with ``L``
-the lower-triangular Cholesky factors of the ``Σ`` (row ``i`` of ``Lᵀ`` is column ``i`` of
-``L``).  Every product is then a sequence of axpys over whole rows (``L z`` one per normal
+(width ``d``): ``C`` (dθ rows), ``Cᵀ`` (dω rows), then ``Lθᵀ``, ``Lωᵀ`` and the joint ``Lᵀ``
+(d rows) with ``L`` the lower-triangular Cholesky factors of ``Σ_θ``, ``Σ_ω`` and the joint
+``Σ`` (row ``i`` of ``Lᵀ`` is column ``i`` of ``L``).  Every product is then a sequence of axpys over whole rows (``L z`` one per normal
 drawn, ``C ω`` one per row of ``Cᵀ``, ``Cᵀθ`` one per row of ``C``), which vectorise; a dot
 product per row would be a chain of dependent additions.  Rows of a 2-D array start where
 numpy put them, not at the odd offsets of a packed vector, and the axpys of ``L z`` run over
@@ -39,6 +41,24 @@ def _offsets(p):
     dt = int(p[0])
     do = int(p[1])
     return dt, do, 4, 4 + dt, dt, dt + do, 2 * dt + do
+
+
+@_helper
+def _drift_terms(x, p, data, out):
+    # out += ∇g(x) − ξ, i.e. the population gradient added to the noise already in out
+    dt, do, a0, b0, ct0, lt0, lo0 = _offsets(p)
+    lam = p[2]
+    gam = p[3]
+    pa = p[a0: a0 + dt]
+    pb = p[b0: b0 + do]
+    om = x[dt:]
+    oo = out[dt:]
+    for i in range(dt):
+        out[i] += lam * x[i] + pa[i]
+    for j in range(do):
+        oo[j] += -gam * om[j] + pb[j]
+    _add_C_omega(data, dt, do, ct0, x, out)
+    _add_Ct_theta(data, dt, do, x, out)
 
 
 @_helper
@@ -179,13 +199,27 @@ def batch_grad(x, p, data, rng, batch_size, player, out):
         _add_Ct_theta(data, dt, do, x, out)
 
 
+@_kernel
+def shared_noise(x, p, data, rng, out):
+    dt, do, a0, b0, ct0, lt0, lo0 = _offsets(p)
+    _chol_noise(data, lo0 + do, 0, dt + do, rng, out, 1.0)
+
+
+@_kernel
+def shared_batch_grad(x, p, data, rng, batch_size, out):
+    # one minibatch for both players: its mean noise is exactly N(0, Σ / batch_size), Σ joint
+    dt, do, a0, b0, ct0, lt0, lo0 = _offsets(p)
+    _chol_noise(data, lo0 + do, 0, dt + do, rng, out, 1.0 / np.sqrt(batch_size))
+    _drift_terms(x, p, data, out)
+
+
 @njit(cache=True)
 def sample_grads(x, p, data, rng, out):
+    # a row is one sample's gradients of both players: the joint law, Σ_θω included
     d = x.shape[0]
     row = np.empty(d)
     for k in range(out.shape[0]):
-        batch_grad(x, p, data, rng, 1, 0, row)
-        batch_grad(x, p, data, rng, 1, 1, row)
+        shared_batch_grad(x, p, data, rng, 1, row)
         for i in range(d):
             out[k, i] = row[i]
 
@@ -194,12 +228,18 @@ class BilinearGame(Game):
     """Bilinear game with closed-form constant noise covariances."""
 
     def sigma(self, x=None, n=None, rng=None) -> np.ndarray:
-        return self.info["Sigma"].copy()
+        S = self.info["Sigma"].copy()
+        S[: self.d_theta, self.d_theta:] = 0.0
+        S[self.d_theta:, : self.d_theta] = 0.0
+        return S
+
+    def sigma_cross(self, x=None, n=None, rng=None) -> np.ndarray:
+        return self.info["Sigma"][: self.d_theta, self.d_theta:].copy()
 
 
 def from_config(table: dict) -> BilinearGame:
     """Build the game from the ``[game]`` table of a config (docs/design.md ◆ Config)."""
-    allowed = {"name", "C", "lam", "gam", "a", "b", "Sigma_theta", "Sigma_omega"}
+    allowed = {"name", "C", "lam", "gam", "a", "b", "Sigma_theta", "Sigma_omega", "Sigma_theta_omega"}
     for key in table:
         if key not in allowed:
             raise ConfigError(f"game.{key}", f"unknown key for game 'bilinear'; allowed: {', '.join(sorted(allowed))}")
@@ -213,24 +253,33 @@ def from_config(table: dict) -> BilinearGame:
     b = vector(table.get("b", np.zeros(do)), "game.b", do)
     St = psd_matrix(table.get("Sigma_theta", np.eye(dt)), "game.Sigma_theta", dt)
     So = psd_matrix(table.get("Sigma_omega", np.eye(do)), "game.Sigma_omega", do)
-    return make(C, lam, gam, a, b, St, So)
+    Sto = matrix(table.get("Sigma_theta_omega", np.zeros((dt, do))), "game.Sigma_theta_omega")
+    if Sto.shape != (dt, do):
+        raise ConfigError("game.Sigma_theta_omega", f"must be dθ × dω = {dt} × {do}, got {Sto.shape[0]} × {Sto.shape[1]}")
+    joint = np.block([[St, Sto], [Sto.T, So]])
+    if np.linalg.eigvalsh(joint).min() < -1e-12 * max(1.0, np.abs(joint).max()):
+        raise ConfigError("game.Sigma_theta_omega", "the joint covariance [[Sigma_theta, Sigma_theta_omega], "
+                                                    "[Sigma_theta_omegaᵀ, Sigma_omega]] is not positive semi-definite: "
+                                                    "shrink the cross block")
+    return make(C, lam, gam, a, b, St, So, Sto)
 
 
-def make(C, lam=0.0, gam=0.0, a=None, b=None, Sigma_theta=None, Sigma_omega=None) -> BilinearGame:
-    """Build a bilinear game from arrays (see module docstring for ``g``)."""
+def make(C, lam=0.0, gam=0.0, a=None, b=None, Sigma_theta=None, Sigma_omega=None,
+         Sigma_theta_omega=None) -> BilinearGame:
+    """Build a bilinear game from arrays (see module docstring for ``g`` and the noise)."""
     C = np.atleast_2d(np.asarray(C, dtype=np.float64))
     dt, do = C.shape
     a = np.zeros(dt) if a is None else np.asarray(a, dtype=np.float64)
     b = np.zeros(do) if b is None else np.asarray(b, dtype=np.float64)
     St = np.eye(dt) if Sigma_theta is None else np.asarray(Sigma_theta, dtype=np.float64)
     So = np.eye(do) if Sigma_omega is None else np.asarray(Sigma_omega, dtype=np.float64)
+    Sto = np.zeros((dt, do)) if Sigma_theta_omega is None else np.asarray(Sigma_theta_omega, dtype=np.float64)
+    Sigma = np.block([[St, Sto], [Sto.T, So]])
     params = np.concatenate([[dt, do, lam, gam], a, b])
-    data = np.zeros((2 * (dt + do), max(dt, do)))
-    for r0, M in zip((0, dt, dt + do, 2 * dt + do), (C, C.T, _psd_factor(St).T, _psd_factor(So).T)):
+    data = np.zeros((3 * (dt + do), dt + do))
+    rows = (0, dt, dt + do, 2 * dt + do, 2 * (dt + do))
+    for r0, M in zip(rows, (C, C.T, _psd_factor(St).T, _psd_factor(So).T, _psd_factor(Sigma).T)):
         data[r0: r0 + M.shape[0], : M.shape[1]] = M
-    Sigma = np.zeros((dt + do, dt + do))
-    Sigma[:dt, :dt] = St
-    Sigma[dt:, dt:] = So
     info = dict(C=C, lam=float(lam), gam=float(gam), a=a, b=b, Sigma=Sigma)
     return BilinearGame("bilinear", dt, do, params, __name__, data=data, affine=True, info=info)
 

@@ -231,7 +231,13 @@ def sigma_diag(x, p):
 
 
 @_kernel
-def _sigma_pair(th, ps, p):
+def sigma_cross(x, p):
+    """``Σ_θψ(x)``, the covariance of one sample's two gradients, by quadrature."""
+    return _sigma_moments(x[0], x[1], p)[2]
+
+
+@_kernel
+def _sigma_moments(th, ps, p):
     # the state goes in as scalars: a chain kernel that inlines `noise` keeps its state in
     # registers only while no array of it is handed to a function compiled apart
     ny = int(p[11])
@@ -261,6 +267,7 @@ def _sigma_pair(th, ps, p):
     t2 = 0.0
     q1 = 0.0
     q2 = 0.0
+    tq = 0.0
     for k in range(nz):
         u = th + p[z0 + k]
         w = p[z0 + nz + k]
@@ -268,12 +275,21 @@ def _sigma_pair(th, ps, p):
         h = a - kt
         t1 += w * h
         t2 += w * h * h
-        h = u * a - kp
-        q1 += w * h
-        q2 += w * h * h
+        g = u * a - kp
+        q1 += w * g
+        q2 += w * g * g
+        tq += w * h * g
     vt = ps * ps * max(t2 - t1 * t1, 0.0)
     vp = max(q2 - q1 * q1, 0.0)
-    return vt, vr + vp
+    # Σ_θψ = Cov(−ψ f'(∓ψu), −u f'(−ψu)) = ±ψ Cov(f'(−ψu), u f'(−ψu)): y enters ∂ψĝ only
+    cr = ps * (tq - t1 * q1)
+    return vt, vr + vp, (-cr if p[2] == 1.0 else cr)
+
+
+@_kernel
+def _sigma_pair(th, ps, p):
+    vt, vp, cr = _sigma_moments(th, ps, p)
+    return vt, vp
 
 
 @_kernel
@@ -310,23 +326,56 @@ def batch_grad(x, p, data, rng, batch_size, player, out):
 
 
 @_kernel
-def sample_grads(x, p, data, rng, out):
+def shared_noise(x, p, data, rng, out):
+    # the joint 2 × 2 factor [[√vt, 0], [c/√vt, √(vp − c²/vt)]] (c = Σ_θψ)
+    vt, vp, c = _sigma_moments(x[0], x[1], p)
+    z0 = rng.standard_normal()
+    z1 = rng.standard_normal()
+    lt = np.sqrt(vt)
+    l10 = c / lt if lt > 0.0 else 0.0
+    out[0] = lt * z0
+    out[1] = l10 * z0 + np.sqrt(max(vp - l10 * l10, 0.0)) * z1
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _one_sample(th, ps, ns, p, rng):
+    # one sample (y, z)'s gradient terms of both players, before the regularisers
+    y = p[7] + p[8] * rng.standard_normal()
+    u = th + p[9] * rng.standard_normal()
+    a, b = _sigpair(ps * u)
+    ay, by = _sigpair(ps * y)
+    return -ps * (b if ns else a), y * by - u * a
+
+
+@_kernel
+def shared_batch_grad(x, p, data, rng, batch_size, out):
+    # one minibatch of (y, z) for both players (training with one backward pass)
     th = x[0]
     ps = x[1]
-    code = p[2]
-    mu = p[7]
-    s = p[8]
-    sz = p[9]
-    gt = p[4] * th
-    gp = _reg_dpsi(ps, p[3], p[5], p[6])
-    # both components of a row come from the same (y, z), as in training
+    ns = p[2] == 1.0
+    at = 0.0
+    ap = 0.0
+    for _ in range(batch_size):
+        gt, gp = _one_sample(th, ps, ns, p, rng)
+        at += gt
+        ap += gp
+    out[0] = at / batch_size + p[4] * th
+    out[1] = ap / batch_size + _reg_dpsi(ps, p[3], p[5], p[6])
+
+
+@_kernel
+def sample_grads(x, p, data, rng, out):
+    # a row is one sample (y, z)'s gradients of both players: the shared-batch law (training
+    # with independent batches draws each player's samples apart, docs/theory.md §2)
+    th = x[0]
+    ps = x[1]
+    ns = p[2] == 1.0
+    rt = p[4] * th
+    rp = _reg_dpsi(ps, p[3], p[5], p[6])
     for k in range(out.shape[0]):
-        y = mu + s * rng.standard_normal()
-        u = th + sz * rng.standard_normal()
-        a, b = _sigpair(ps * u)
-        out[k, 0] = -ps * (b if code == 1.0 else a) + gt
-        ay, by = _sigpair(ps * y)
-        out[k, 1] = y * by - u * a + gp
+        gt, gp = _one_sample(th, ps, ns, p, rng)
+        out[k, 0] = gt + rt
+        out[k, 1] = gp + rp
 
 
 class DiracGame(Game):
@@ -336,6 +385,10 @@ class DiracGame(Game):
         """``diag(Σ_θ(x), Σ_ψ(x))`` (docs/theory.md §1); ``n`` and ``rng`` are unused."""
         vt, vp = self.module.sigma_diag(np.asarray(x, dtype=np.float64), self.params)
         return np.diag([vt, vp])
+
+    def sigma_cross(self, x, n=None, rng=None) -> np.ndarray:
+        """``Σ_θψ(x)`` by the same quadrature (zero for the wgan loss)."""
+        return np.array([[self.module.sigma_cross(np.asarray(x, dtype=np.float64), self.params)]])
 
     def generator_loss(self, x) -> float:
         """The generator's own loss (``g`` unless the loss is non-saturating)."""

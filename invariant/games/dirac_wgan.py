@@ -48,6 +48,12 @@ def sigma_diag(x, p):
 
 
 @_kernel
+def sigma_cross(x, p):
+    """``Σ_θψ = 0``: ``∇θĝ = −ψ`` carries no sample."""
+    return 0.0
+
+
+@_kernel
 def noise(x, p, data, rng, out):
     # L = diag(0, p[10]) with p[10] = sqrt(s² + s_z²): one normal per step
     out[0] = 0.0
@@ -68,12 +74,26 @@ def batch_grad(x, p, data, rng, batch_size, player, out):
 
 
 @_kernel
+def shared_batch_grad(x, p, data, rng, batch_size, out):
+    # ∇θĝ = −ψ carries no sample: one minibatch or two, the same law (Σ_θψ = 0)
+    batch_grad(x, p, data, rng, batch_size, 0, out)
+    batch_grad(x, p, data, rng, batch_size, 1, out)
+
+
+@_kernel
+def shared_noise(x, p, data, rng, out):
+    # Σ_θψ = 0: the joint factor is the plain one
+    noise(x, p, data, rng, out)
+
+
+@_kernel
 def sample_grads(x, p, data, rng, out):
     th = x[0]
     ps = x[1]
     gt = -ps + p[4] * th
     gp = _reg_dpsi(ps, p[3], p[5], p[6])
-    # both components of a row come from the same (y, z), as in training
+    # a row is one sample (y, z)'s gradients of both players (the shared-batch law;
+    # training with independent batches draws each player's samples apart)
     for k in range(out.shape[0]):
         y = p[7] + p[8] * rng.standard_normal()
         u = th + p[9] * rng.standard_normal()

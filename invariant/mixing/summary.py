@@ -85,7 +85,7 @@ def exact_rate(result) -> dict | None:
     if cfg.dynamics == "sde":
         M, h = np.eye(game.d) + cfg.dt * A, cfg.dt
     else:
-        M, _, _ = exact.discrete(game, sch.name, sch.lr, sch.batch_size)
+        M, _, _ = exact.discrete(game, sch.name, sch.lr, sch.batch_size, sch.batches)
         h = sch.lr
     out["simulated"] = float(-np.log(np.max(np.abs(np.linalg.eigvals(M)))) / h)
     return out

@@ -32,7 +32,8 @@ def render(ctx: RunContext) -> str:
     title = f"invariant report — {run.get('game', '?')} game, {run.get('scheme', '?')}{facts.optimizer_label(run)}"
     sub = (f"{ctx.folder} · {run.get('dynamics', '?')}"
            + (f" (order {run.get('order')}, {run.get('diffusion') or 'plain'} diffusion)" if run.get("dynamics") == "sde" else "")
-           + f" · lr = {num(run.get('lr'))}, batch_size = {num(run.get('batch_size'))} · "
+           + f" · lr = {num(run.get('lr'))}, batch_size = {num(run.get('batch_size'))}"
+           + (" (one batch shared by both players)" if run.get("batches") == "shared" else "") + " · "
            f"{num(run.get('chains'))} chains to t = {num(run.get('t_end'))}")
     try:
         badges = facts.badges(ctx)

@@ -14,7 +14,7 @@ this template.
 # <header>
 from numba import njit
 
-from invariant.engine.templates._stub import FDR_B1, FDR_SGA, _fdr_observables, _hvp, _noise
+from invariant.engine.templates._stub import FDR_B1, FDR_SGA, SHARED, _fdr_observables, _hvp, _noise
 from invariant.engine.templates.step import _block_hvps
 
 # </header>
@@ -76,12 +76,14 @@ def observe_extra(x, gx, p, data, rng, work, out):
         for i in range(d):
             v[i] = u[i] if i < dth else 0.0
         _hvp(x, p, data, v, hv)
-        out[0] = _fdr_dot(u, hv, 0, dth)
+        # shared batches: u's blocks correlate, and uᵀHu's cross terms join (split over the
+        # two columns, whose sum FDR1 reads); independent ones: the cross terms average to 0
+        out[0] = _fdr_dot(u, hv, 0, d if SHARED else dth)
         out[2] = _fdr_dot(u, u, 0, dth)
         for i in range(d):
             v[i] = u[i] if i >= dth else 0.0
         _hvp(x, p, data, v, hv)
-        out[1] = _fdr_dot(u, hv, dth, d)
+        out[1] = _fdr_dot(u, hv, 0 if SHARED else dth, d)
         out[3] = _fdr_dot(u, u, dth, d)
         for i in range(d):
             v[i] = -gx[i] if i < dth else gx[i]

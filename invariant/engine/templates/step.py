@@ -9,6 +9,7 @@ same update as readable numpy (tests/test_step_parity.py checks they agree).
 # <header>
 import math
 
+import numpy as np
 from numba import njit
 
 from invariant.engine.pcg64 import copy as _stream_copy
@@ -31,6 +32,33 @@ from invariant.engine.templates._stub import (
 def _loss_from_x(x, gx, p, data):
     # g(x) for a game without the optional loss_with_grad (games/base.py)
     return _loss(x, p, data)
+
+
+@njit(cache=True)
+def _hvp_from_grad(x, p, data, v, out):
+    # H v for a game without hvp (games/base.py): a central difference of the gradient along v,
+    # step FD_STEP·(1 + |x|)/|v| (invariant.numerics.central_hvp, docs/theory.md §1)
+    d = x.shape[0]
+    nx = 0.0
+    nv = 0.0
+    for i in range(d):
+        nx += x[i] * x[i]
+        nv += v[i] * v[i]
+    if nv == 0.0:
+        for i in range(d):
+            out[i] = 0.0
+        return
+    t = FD_STEP * (1.0 + math.sqrt(nx)) / math.sqrt(nv)
+    y = np.empty(d)
+    g = np.empty(d)
+    for i in range(d):
+        y[i] = x[i] + t * v[i]
+    _grad(y, p, data, out)
+    for i in range(d):
+        y[i] = x[i] - t * v[i]
+    _grad(y, p, data, g)
+    for i in range(d):
+        out[i] = (out[i] - g[i]) / (2.0 * t)
 
 
 @njit(cache=True, inline="always")
