@@ -371,17 +371,18 @@ def generated_samples(result, n_theta: int = 2000, n_z: int = 32, seed: int = 0,
 
 def _theta_draws(result, n_theta: int, half: int | None = None, distinct: bool = False):
     """About ``n_theta`` generator parameters evenly spaced over the live chains' kept
-    draws, ``(C, per_chain, d_theta)``, and their SDE times ``(per_chain,)``; ``distinct``
-    takes each draw at most once (else a draw repeats where ``n_theta`` exceeds them)."""
-    x, t = _live_kept(result, times=True)
+    draws, ``(C, per_chain, d_theta)``, and their indices among the draws of
+    :func:`_live_kept` (of its first or second ``half``); ``distinct`` takes each draw at
+    most once (else a draw repeats where ``n_theta`` exceeds them)."""
+    x = _live_kept(result)
     if half is not None:
         h = x.shape[1] // 2
-        x, t = (x[:, :h], t[:h]) if half == 0 else (x[:, h:], t[h:])
+        x = x[:, :h] if half == 0 else x[:, h:]
     C, n, _ = x.shape
     per_chain = max(1, n_theta // max(C, 1))
     per_chain = min(per_chain, n) if distinct else per_chain
     idx = np.linspace(0, n - 1, per_chain).round().astype(int)
-    return x[:, idx, : result.game.d_theta], t[idx]
+    return x[:, idx, : result.game.d_theta], idx
 
 
 def generated_vs_data(result, n_theta: int = 2000, n_z: int = 32, n_boot: int = 100, seed: int = 0) -> dict:
@@ -476,7 +477,8 @@ def generated_modes(result, n_theta: int = 2000, n_z: int = 32, n_boot: int = 10
     game = result.game
     if not has_modes(game):
         raise ValueError(f"game {game.name!r} has no data set of dimension ≥ 2 with known modes")
-    theta, t = _theta_draws(result, n_theta, distinct=True)
+    theta, idx = _theta_draws(result, n_theta, distinct=True)
+    t = _live_kept(result, times=True)[1][idx]
     C, T, _ = theta.shape
     z = np.random.default_rng(seed).standard_normal((C * T, n_z, int(getattr(game, "latent_dim", 1))))
     y = np.asarray(game.generate(theta.reshape(C * T, -1), z), dtype=np.float64)

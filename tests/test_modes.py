@@ -9,6 +9,7 @@ import pytest
 from scipy.stats import chi2
 
 from invariant import datasets, modes, strategies
+from invariant.jsontypes import jsonable
 
 Z_MAX = 4.0
 RING = datasets.load("ring8")
@@ -175,4 +176,4 @@ def test_strategies_report_mode_metrics_for_a_2d_game():
     hops = np.sum(kept[:, 1:] != kept[:, :-1])
     t = np.delete(res.draw_t, 5)
     assert np.isclose(g["mode_hops_per_unit_time"], hops / (C * (t[-1] - t[0])))
-    json.dumps(g["per_chain"], default=lambda a: a.tolist())
+    json.dumps(jsonable(g))
