@@ -18,7 +18,9 @@ Estimators (all from a finished run; nothing here simulates):
   for a conditioning player of dimension ≤ 3;
 * conditional densities of each coordinate: a conditional kernel density estimate
   (statsmodels ``KDEMultivariateConditional``) and the "local regression plus residual
-  law" estimate (the weighted residuals shifted to the local mean).
+  law" estimate (the weighted residuals shifted to the local mean);
+* for a generator of data of dimension ≥ 2 with known modes, mode coverage and mode
+  hopping of the long-run generated law (:mod:`invariant.modes`).
 
 Uncertainties come from bootstrap replicas over independent chains.
 """
@@ -30,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.stats import ks_2samp, kstwo, wasserstein_distance
 
-from . import exact, gaussian
+from . import exact, gaussian, modes
 from .diagnostics import chain_bootstrap, effective_n
 from .gaussian import WHICH
 from .stationary import marginals, silverman_bandwidth
@@ -109,10 +111,12 @@ def _exact_law(result):
     return exact.discrete_stationary(I + cfg.dt * A, cfg.dt * c, cfg.dt * D)
 
 
-def _live_kept(result) -> np.ndarray:
-    keep = result.kept_alive
-    x = result.draws[keep]
-    return x[:, np.all(np.isfinite(x), axis=(0, 2))]
+def _live_kept(result, times: bool = False):
+    """The live chains' kept draws ``(C, n, d)``, without the draws at which any is not
+    finite; with ``times``, also the SDE times ``(n,)`` of the draws left."""
+    x = result.draws[result.kept_alive]
+    cols = np.all(np.isfinite(x), axis=(0, 2))
+    return (x[:, cols], result.draw_t[cols]) if times else x[:, cols]
 
 
 def _local_fit(Y, Z, at, Hinv):
@@ -356,18 +360,29 @@ def generated_samples(result, n_theta: int = 2000, n_z: int = 32, seed: int = 0,
         Grouped by chain (for chain-bootstrap errors).
     """
     game = result.game
+    theta, _ = _theta_draws(result, n_theta, half)
+    C, per_chain, _ = theta.shape
+    theta = theta.reshape(-1, game.d_theta)
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((len(theta), n_z))
+    y = np.asarray(game.generate(theta, z), dtype=np.float64)
+    return y.reshape(C, per_chain * n_z)
+
+
+def _theta_draws(result, n_theta: int, half: int | None = None, distinct: bool = False):
+    """About ``n_theta`` generator parameters evenly spaced over the live chains' kept
+    draws, ``(C, per_chain, d_theta)``, and their indices among the draws of
+    :func:`_live_kept` (of its first or second ``half``); ``distinct`` takes each draw at
+    most once (else a draw repeats where ``n_theta`` exceeds them)."""
     x = _live_kept(result)
     if half is not None:
         h = x.shape[1] // 2
         x = x[:, :h] if half == 0 else x[:, h:]
     C, n, _ = x.shape
     per_chain = max(1, n_theta // max(C, 1))
+    per_chain = min(per_chain, n) if distinct else per_chain
     idx = np.linspace(0, n - 1, per_chain).round().astype(int)
-    theta = x[:, idx, : game.d_theta].reshape(-1, game.d_theta)
-    rng = np.random.default_rng(seed)
-    z = rng.standard_normal((len(theta), n_z))
-    y = np.asarray(game.generate(theta, z), dtype=np.float64)
-    return y.reshape(C, per_chain * n_z)
+    return x[:, idx, : result.game.d_theta], idx
 
 
 def generated_vs_data(result, n_theta: int = 2000, n_z: int = 32, n_boot: int = 100, seed: int = 0) -> dict:
@@ -436,10 +451,45 @@ def generated_vs_data(result, n_theta: int = 2000, n_z: int = 32, n_boot: int = 
     }
 
 
+def has_modes(game) -> bool:
+    """Whether the game generates data of dimension ≥ 2 from a data set with known modes
+    (``game.dataset``, a :class:`invariant.datasets.DataSet`)."""
+    ds = getattr(game, "dataset", None)
+    return (callable(getattr(game, "generate", None)) and getattr(ds, "modes", None) is not None
+            and ds.dim >= 2)
+
+
+def generated_modes(result, n_theta: int = 2000, n_z: int = 32, n_boot: int = 100, seed: int = 0) -> dict:
+    """Mode coverage and mode hopping of the long-run generated law (docs/theory.md §7).
+
+    ``n_theta`` generator parameters evenly spaced over the kept draws, each pushed through
+    ``n_z`` latents ``z ~ N(0, I_latent_dim)`` by ``game.generate(theta (n, d_θ), z (n, n_z,
+    latent_dim)) → (n, n_z, dim)``, then :func:`invariant.modes.summary` with the draws'
+    SDE times.
+
+    Returns
+    -------
+    dict
+        ``modes_covered``, ``high_quality_fraction``, ``mode_kl``,
+        ``modes_covered_per_draw``, ``mode_hops_per_unit_time`` with ``_se``, ``per_chain``
+        and the counts (:func:`invariant.modes.summary`).
+    """
+    game = result.game
+    if not has_modes(game):
+        raise ValueError(f"game {game.name!r} has no data set of dimension ≥ 2 with known modes")
+    theta, idx = _theta_draws(result, n_theta, distinct=True)
+    t = _live_kept(result, times=True)[1][idx]
+    C, T, _ = theta.shape
+    z = np.random.default_rng(seed).standard_normal((C * T, n_z, int(getattr(game, "latent_dim", 1))))
+    y = np.asarray(game.generate(theta.reshape(C * T, -1), z), dtype=np.float64)
+    return modes.summary(y.reshape(C, T, n_z, -1), game.dataset, t, n_boot=n_boot, seed=seed)
+
+
 # --------------------------------------------------------------------------- summary
 def analyse(result, n_boot: int = 100, seed: int = 0) -> dict:
     """Conditional laws at the other player's stationary mean, marginal moments and, for a
-    game with a generator, the generated-vs-data comparison.
+    game with a generator, the generated-vs-data comparison (1-D data) and the mode metrics
+    (data of dimension ≥ 2 with known modes, :func:`generated_modes`).
 
     Returns
     -------
@@ -453,7 +503,10 @@ def analyse(result, n_boot: int = 100, seed: int = 0) -> dict:
     t, o = np.arange(game.d_theta), np.arange(game.d_theta, game.d)
     out["marginals"] = {"theta": {"mean": m[t], "cov": P[np.ix_(t, t)]},
                         "omega": {"mean": m[o], "cov": P[np.ix_(o, o)]}}
-    out["generated"] = generated_vs_data(result, n_boot=n_boot, seed=seed) if has_generator(game) else None
+    gen = generated_vs_data(result, n_boot=n_boot, seed=seed) if has_generator(game) else None
+    if has_modes(game):
+        gen = {**(gen or {}), **generated_modes(result, n_boot=n_boot, seed=seed)}
+    out["generated"] = gen
     return out
 
 

@@ -1,43 +1,19 @@
-"""Constant inputs of the ``mlp`` game (:mod:`invariant.games.mlp`): its data set, its
-deterministic initial parameters and the quadrature rule of its latent law."""
+"""Constant inputs of the ``mlp`` game (:mod:`invariant.games.mlp`): its data set (read by
+:mod:`invariant.datasets`), its deterministic initial parameters and the quadrature rule of
+its latent law."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 
+from ..datasets import MIXTURE1D_FILE, resolve_data
+from ..datasets import read_csv as load_data
 from ..errors import ConfigError
 
-DEFAULT_DATA = "mixture1d.csv"
+DEFAULT_DATA = MIXTURE1D_FILE
 
 __all__ = ["DEFAULT_DATA", "resolve_data", "load_data", "init_params", "quadrature_rule"]
-
-
-def resolve_data(path) -> Path:
-    """Find a data file: as given (relative to the current directory), then in the project's
-    ``data/`` folder, then (for the default only) the copy shipped inside the package."""
-    p = Path(path).expanduser()
-    root = Path(__file__).resolve().parent.parent.parent  # the project (or site-packages)
-    candidates = [p]
-    if not p.is_absolute():
-        candidates += [root / "data" / p, root / p]
-    if str(path) == DEFAULT_DATA or (p.name == DEFAULT_DATA and p.parent.name in ("", "data")):
-        candidates.append(Path(__file__).resolve().parent / DEFAULT_DATA)
-    for c in candidates:
-        if c.is_file():
-            return c
-    raise ConfigError("game.data", f"data file {str(path)!r} not found (looked in: {', '.join(map(str, candidates))})")
-
-
-def load_data(path) -> np.ndarray:
-    """Read a one-column data file (``#`` comments, one number per line) as ``(M, 1)``."""
-    f = resolve_data(path)
-    try:
-        a = np.loadtxt(f, delimiter=",", comments="#", ndmin=2)
-    except ValueError as exc:
-        raise ConfigError("game.data", f"cannot read {str(f)!r} as numbers ({exc})") from None
-    return a
 
 
 def _check_data(a, field="game.data") -> np.ndarray:
