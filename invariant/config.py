@@ -244,6 +244,9 @@ def from_dict(table: dict) -> Config:
     stat_every = _stat_every(sim, round(t_end / step_time) - round(t_burn / step_time), step_time)
 
     game = games.from_config(table["game"])
+    if backend == "cuda" and getattr(game, "cpu_only", False):
+        raise ConfigError("simulation.backend", f"game {game.name!r} with this configuration runs on the CPU only; "
+                                                "set backend = 'cpu'")
     x0 = vector(sim.get("x0", game.x0), "simulation.x0", game.d)
     init_scale = number(sim.get("init_scale", game.init_scale), "simulation.init_scale", low=0.0)
 

@@ -302,5 +302,8 @@ chains = 3
 t_end = 2.0
 keep_draws = 10
 """)
+    with pytest.raises(ConfigError) as e:
+        load(path, {"simulation.backend": "cuda"})
+    assert e.value.field == "simulation.backend"
     res = engine.simulate(load(path))
     assert np.all(res.status == 0) and np.all(np.isfinite(res.X))

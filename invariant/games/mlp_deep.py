@@ -96,21 +96,15 @@ def _work(p):
     Ld, Wd = int(p[7]), int(p[8])
     bg = max(Wg, max(nz, dim))
     bd = max(Wd, dim)
-    sizes = (Lg * Wg, Lg * Wg, dim, bg, bg, Ld * Wd, Ld * Wd, Ld * Wd, Ld * Wd,
-             bd, bd, bd, bd, dim, dim, 1, 1, nz)
-    n = 0
-    for s in sizes:
-        n += s
-    sc = np.zeros(n)
-    sc[n - nz - 1] = 1.0  # ``one``: the upstream gradient of a scalar output
-    o = 0
-    parts = []
-    for s in sizes:
-        parts.append(sc[o : o + s])
-        o += s
-    return (parts[0], parts[1], parts[2], parts[3], parts[4], parts[5], parts[6], parts[7],
-            parts[8], parts[9], parts[10], parts[11], parts[12], parts[13], parts[14],
-            parts[15], parts[16], parts[17])
+    ng = Lg * Wg
+    nd = Ld * Wd
+    o = np.cumsum(np.array([0, ng, ng, dim, bg, bg, nd, nd, nd, nd, bd, bd, bd, bd, dim, dim, 1, 1, nz]))
+    sc = np.zeros(o[-1])
+    sc[o[16]] = 1.0  # ``one``: the upstream gradient of a scalar output
+    return (sc[o[0]:o[1]], sc[o[1]:o[2]], sc[o[2]:o[3]], sc[o[3]:o[4]], sc[o[4]:o[5]], sc[o[5]:o[6]],
+            sc[o[6]:o[7]], sc[o[7]:o[8]], sc[o[8]:o[9]], sc[o[9]:o[10]], sc[o[10]:o[11]], sc[o[11]:o[12]],
+            sc[o[12]:o[13]], sc[o[13]:o[14]], sc[o[14]:o[15]], sc[o[15]:o[16]], sc[o[16]:o[17]],
+            sc[o[17]:o[18]])
 
 
 @njit(cache=True)
