@@ -253,6 +253,8 @@ def test_config_dispatch_and_errors(csv):
     assert g.dataset.n_modes == 8 and g.latent_dim == 2
     assert g.d_theta == 32 * 3 + 32 * 33 + 2 * 33 and g.d_omega == 32 * 3 + 32 * 33 + 33
     assert type(game_from_config(dict(name="mlp", width=3))).__name__ == "MLPGame"
+    assert type(game_from_config(dict(name="mlp", data="mixture1d"))).__name__ == "MLPGame"
+    assert game_from_config(dict(name="mlp", data="mixture1d", latent_dim=1)).dataset.n_modes == 2
     bad = [
         (dict(generator={"depth": 0}), "game.generator.depth"),
         (dict(discriminator={"activation": "gelu"}), "game.discriminator.activation"),

@@ -68,8 +68,6 @@ from numba import njit
 
 from ..errors import ConfigError
 from .base import Game
-from .mlp_deep_setup import MIXTURE1D, DeepMLPGame, wants_deep
-from .mlp_deep_setup import from_config as deep_from_config
 from .mlp_setup import DEFAULT_DATA, _check_data, init_params, load_data, quadrature_rule, resolve_data
 from .validate import choice, integer, number
 
@@ -567,14 +565,8 @@ def sample_latent(game: Game, size, rng: np.random.Generator) -> np.ndarray:
     return rng.choice(p[_HEAD : _HEAD + K], size=size, p=p[_HEAD + K : _HEAD + 2 * K])
 
 
-def from_config(table: dict) -> MLPGame | DeepMLPGame:
-    """Build the game from the ``[game]`` table of a config (docs/design.md ◆ Config).
-
-    A table naming ``generator``, ``discriminator`` or ``latent_dim``, or data of dimension
-    ≥ 2, builds the general MLP GAN (:func:`invariant.games.mlp_deep_setup.from_config`).
-    """
-    if wants_deep(table):
-        return deep_from_config(table)
+def from_config(table: dict) -> MLPGame:
+    """Build the game from the ``[game]`` table of a config (docs/design.md ◆ Config)."""
     allowed = {
         "name", "width", "loss", "regularizer", "gamma", "lam", "data", "nodes", "quadrature", "latent",
         "init_seed", "init_scale",
@@ -583,8 +575,6 @@ def from_config(table: dict) -> MLPGame | DeepMLPGame:
         if key not in allowed:
             raise ConfigError(f"game.{key}", f"unknown key for game 'mlp'; allowed: {', '.join(sorted(allowed))}")
     data = table.get("data", DEFAULT_DATA)
-    if data == MIXTURE1D:
-        data = DEFAULT_DATA
     if not isinstance(data, str) or not data:
         raise ConfigError("game.data", f"must be a path to a one-column data file, got {data!r}")
     return make(

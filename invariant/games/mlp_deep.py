@@ -54,6 +54,7 @@ import numpy as np
 from numba import njit
 
 from ..schemes import fd_step
+from .mlp import _sigmoid, _softplus
 from .mlp_net import backward, forward, input_grad_backward, tangent
 
 HEAD = 16
@@ -63,19 +64,6 @@ FD_STEP = fd_step("float64")
 
 # ---------------------------------------------------------------------------------------
 # helpers
-
-
-@njit(cache=True)
-def _softplus(t):
-    return max(t, 0.0) + math.log1p(math.exp(-abs(t)))
-
-
-@njit(cache=True)
-def _sigmoid(t):
-    if t >= 0.0:
-        return 1.0 / (1.0 + math.exp(-t))
-    e = math.exp(t)
-    return e / (1.0 + e)
 
 
 @njit(cache=True)

@@ -3,7 +3,7 @@ game class and vectorised ``generate`` / ``discriminate``; the kernels are
 :mod:`invariant.games.mlp_deep`.
 
 ``[game] name = "mlp"`` builds this game when the table names ``generator``,
-``discriminator`` or ``latent_dim``, or data of dimension ≥ 2 (:func:`wants_deep`);
+``discriminator`` or ``latent_dim``, or the 2-D sets ``ring8`` / ``grid25`` (:func:`wants_deep`);
 ``width`` alone keeps today's one-hidden-layer tanh game (:mod:`invariant.games.mlp`).
 """
 from __future__ import annotations
@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import datasets
 from ..errors import ConfigError
+from . import mlp
 from .base import Game
 from .mlp_deep import HEAD as _HEAD
 from .mlp_net import ACTIVATIONS, LEAKY, net_size
@@ -26,7 +27,6 @@ DEFAULT_NODES = 256
 """Default number ``K`` of latent nodes of the support (kernels' docstring)."""
 NET_KEYS = ("depth", "width", "activation")
 DEEP_KEYS = ("generator", "discriminator", "latent_dim")
-MIXTURE1D = "mixture1d"
 ALLOWED = {
     "name", "data", "latent_dim", "generator", "discriminator", "width", "loss", "regularizer",
     "gamma", "lam", "nodes", "latent", "init_seed", "init_scale",
@@ -152,15 +152,19 @@ def wants_deep(table: dict) -> bool:
     """Whether a ``[game] name = "mlp"`` table asks for the general MLP GAN."""
     if any(k in table for k in DEEP_KEYS):
         return True
-    data = table.get("data")
-    if not isinstance(data, str) or data in (MIXTURE1D, datasets.MIXTURE1D_FILE):
-        return False
-    if data in datasets.NAMES:
-        return True
-    try:
-        return datasets.load(data).dim >= 2
-    except ConfigError:
-        return False  # the one-hidden-layer game reports the problem
+    # a CSV of 2-D points needs the tables: without them the one-hidden-layer game rejects it
+    return table.get("data") in ("ring8", "grid25")
+
+
+def mlp_from_config(table: dict) -> Game:
+    """The factory of ``[game] name = "mlp"``: the general MLP GAN where :func:`wants_deep`,
+    else the one-hidden-layer game (:func:`invariant.games.mlp.from_config`), which also takes
+    ``data = "mixture1d"`` (:mod:`invariant.datasets`' name of its default file)."""
+    if wants_deep(table):
+        return from_config(table)
+    if table.get("data") == "mixture1d":
+        table = {**table, "data": mlp.DEFAULT_DATA}
+    return mlp.from_config(table)
 
 
 def _net_table(table, who, width_default):
