@@ -36,7 +36,7 @@ def make(csv, dim=2, act="tanh", loss="vanilla", reg="none", depth=2, width=4, *
     gamma = 0.0 if reg == "none" else 0.3
     extra = {"lam": 0.2} if reg == "weight-decay" else {}
     net = {"depth": depth, "width": width, "activation": act}
-    table = dict(name="mlp", data=str(csv[dim]), latent_dim=3 - dim, generator=net,
+    table = dict(name="mlp", data=str(csv[dim]), latent_dim=kw.pop("latent_dim", 3 - dim), generator=net,
                  discriminator={**net, "width": width + 1}, loss=loss, regularizer=reg,
                  gamma=gamma, nodes=5, latent="nodes", **extra, **kw)
     return game_from_config(table)
@@ -244,6 +244,15 @@ def test_generate_matches_the_kernels_forward_pass(csv):
         close(y[n, m], out, tol=1e-13)
     assert g.generate(th[0], z[0]).shape == (4, 2)
     assert g.discriminate(g.x0[g.d_theta :], y[0]).shape == (4,)
+    # 1-D latents and data: the one-hidden-layer game's shapes (strategies.generated_samples)
+    g1 = make(csv, dim=1, act="relu", latent_dim=1)
+    th1 = np.stack([perturbed(g1, s)[: g1.d_theta] for s in range(3)])
+    z1 = np.random.default_rng(1).standard_normal((3, 4))
+    y1 = g1.generate(th1, z1)
+    assert y1.shape == (3, 4) and g1.generate(th1[0], z1[0]).shape == (4,)
+    mlp_deep.generator_output(np.concatenate([th1[2], g1.x0[g1.d_theta :]]), g1.params, z1[2, 3:], out)
+    close(y1[2, 3], out[0], tol=1e-13)
+    assert g1.discriminate(g1.x0[g1.d_theta :], y1[0]).shape == (4,)
 
 
 def test_config_dispatch_and_errors(csv):

@@ -73,13 +73,28 @@ class DeepMLPGame(Game):
         S[self.d_theta :, : self.d_theta] = 0.0
         return S
 
+    def _scalar(self) -> bool:
+        # 1-D latents and data: the one-hidden-layer game's shapes (no trailing axis), which
+        # invariant.strategies.generated_samples uses for 1-D data
+        return self.latent_dim == 1 and self.dim == 1
+
     def generate(self, theta, z) -> np.ndarray:
         """``G_θ(z)``: ``theta (dθ,)`` with ``z (..., n_z)``, or ``theta (n, dθ)`` with
-        ``z (n, m, n_z)`` → ``(n, m, dim)`` (vectorised numpy, docs/theory.md §7)."""
+        ``z (n, m, n_z)`` → ``(n, m, dim)`` (vectorised numpy, docs/theory.md §7).  With
+        ``n_z = dim = 1`` the trailing axes are dropped, as in :func:`invariant.games.mlp.generate`:
+        ``z (m,)`` → ``(m,)`` for one ``θ``, ``z (n, m)`` or ``(m,)`` → ``(n, m)`` for a stack."""
+        if self._scalar():
+            z = np.asarray(z, dtype=np.float64)
+            if np.ndim(theta) == 2 and z.ndim == 1:
+                z = np.broadcast_to(z, (np.shape(theta)[0], z.shape[0]))
+            return _net(theta, z[..., None], *self.nets()[0])[..., 0]
         return _net(theta, z, *self.nets()[0])
 
     def discriminate(self, omega, y) -> np.ndarray:
-        """Logits ``D_ω(y)``; shapes as in :meth:`generate`, the last axis dropped."""
+        """Logits ``D_ω(y)``; shapes as in :meth:`generate`, the last axis dropped (for
+        ``dim = 1``, ``y`` without a trailing axis)."""
+        if self.dim == 1:
+            y = np.asarray(y, dtype=np.float64)[..., None]
         return _net(omega, y, *self.nets()[1])[..., 0]
 
     def sample_latent(self, size, rng: np.random.Generator) -> np.ndarray:
