@@ -274,6 +274,9 @@ def from_dict(table: dict) -> Config:
     game = games.from_config(table["game"])
     if batches == "shared":
         _check_shared(game, dynamics)
+    if backend == "cuda" and getattr(game, "cpu_only", False):
+        raise ConfigError("simulation.backend", f"game {game.name!r} with this configuration runs on the CPU only; "
+                                                "set backend = 'cpu'")
     x0 = vector(sim.get("x0", game.x0), "simulation.x0", game.d)
     init_scale = number(sim.get("init_scale", game.init_scale), "simulation.init_scale", low=0.0)
 

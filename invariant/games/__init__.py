@@ -1,7 +1,7 @@
 """Games: GAN losses with per-sample gradients, noise covariances and Hessian–vector products.
 
 Built-ins: ``bilinear`` (exact references), ``dirac`` (Dirac-GAN family), ``mlp``
-(one-hidden-layer GAN on 1-D data), ``formula`` (kernels derived from a per-sample loss
+(one-hidden-layer GAN on 1-D data, or the general MLP GAN), ``formula`` (kernels derived from a per-sample loss
 written as an expression; :func:`formula` is its Python face).  A user game is named ``"pkg.module:factory"``; the
 factory takes the ``[game]`` table and returns a :class:`~invariant.games.base.Game`.
 """
@@ -15,7 +15,7 @@ BUILTIN = {
     "bilinear": "invariant.games.bilinear:from_config",
     "dirac": "invariant.games.dirac:from_config",
     "formula": "invariant.games.formula_game:from_config",
-    "mlp": "invariant.games.mlp:from_config",
+    "mlp": "invariant.games.mlp_deep_setup:mlp_from_config",
 }
 
 
