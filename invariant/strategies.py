@@ -165,7 +165,7 @@ def conditional(result, which: str = "theta_given_omega", at=None, method: str =
     game = result.game
     target, given = gaussian.player_indices(game.d_theta, game.d, which)
     rng = np.random.default_rng(seed)
-    m_all, _ = result.pooled_variances()  # the mean: tracked whatever simulation.moments
+    m_all, P_all = result.pooled_moments()  # P_all is None without the full covariance
     at = m_all[given] if at is None else np.atleast_1d(np.asarray(at, dtype=np.float64))
     if at.shape != (given.size,):
         raise ValueError(f"at must have length {given.size}; got shape {at.shape}")
@@ -177,7 +177,9 @@ def conditional(result, which: str = "theta_given_omega", at=None, method: str =
         raise ValueError(f"method must be 'auto', 'linear' or 'local'; got {method!r}")
     q = target.size
     if method == "linear":
-        _, P_all = result.pooled_moments()
+        if P_all is None:
+            raise ValueError(f"the linear conditional needs the full covariance; this run tracked moments = "
+                             f"{result.moments!r} (simulation.moments): use method = 'local'")
         mean, cov = gaussian.conditional(m_all, P_all, target, given, at)
         a = result.alive & (result.acc_n > 1)
         n = result.acc_n[a].astype(float)
@@ -429,7 +431,7 @@ def generated_vs_data(result, n_theta: int = 2000, n_z: int = 32, n_boot: int = 
 
     reps = chain_bootstrap(distances, Y.shape[0], n_boot if Y.shape[0] > 1 else 0, rng)
     reps = np.array(reps) if reps else np.full((2, 2), np.nan)
-    m, _ = result.pooled_variances()
+    m, _ = result.pooled_moments()
     zz = np.random.default_rng(seed + 2).standard_normal(len(y))
     y_bar = np.sort(np.asarray(game.generate(m[: game.d_theta], zz), dtype=np.float64))
     # the generated law of each half of the run: settled in function space even where the

@@ -1,13 +1,15 @@
 """simulation.moments: full, diagonal and projected second moments (invariant.options.moments).
 
 One small game (the default bilinear game, d = 4), a few short chains: every mode streams
-from the same draws, so the modes agree to rounding where they overlap."""
+from the same draws, so the modes agree to rounding where they overlap.  Every run carries
+the FDR hook, as `invariant run`'s do, so that one kernel module per mode serves them all."""
+import json
 import types
 
 import numpy as np
 import pytest
 
-from invariant import config, engine, exact, stationary, summary
+from invariant import cli, config, engine, exact, fdr, stationary, summary
 from invariant.engine import run as run_mod
 from invariant.errors import ConfigError
 from invariant.options.moments import FULL_MAX_BYTES, validate_options
@@ -18,7 +20,7 @@ SHORT = {"chains": 4, "t_end": 5.0, "t_burn": 1.0, "keep_draws": 50}
 
 def _run(out=None, **sim):
     cfg = config.load(None, {f"simulation.{k}": v for k, v in {**SHORT, **sim}.items()})
-    return engine.simulate(cfg, out)
+    return engine.simulate(cfg, out, hook=fdr.hook(cfg))
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +47,9 @@ def test_diagonal_reproduces_the_diagonal_of_full(full_run):
     mo = stationary.moments(r)
     assert mo.cov is None and mo.tracked == "diagonal"
     assert mo.trace_cov == pytest.approx(np.trace(P_full), rel=1e-12)
+    assert r.pooled_moments()[1] is None
     with pytest.raises(ValueError, match="simulation.moments"):
-        r.pooled_moments()
+        r.chain_covs()
     st = summary.stationary_section(mo)
     assert st["cov"] is None and st["moments"] == "diagonal" and len(st["variance"]) == 4
 
@@ -85,11 +88,28 @@ def test_checkpoint_and_resume_carry_the_projections(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         _run(tmp_path / "r", **sim)
     undo()
-    done = engine.resume(tmp_path / "r")
+    hook = fdr.hook(whole.config)
+    done = engine.resume(tmp_path / "r", hook)
     for name in ("X", "acc_s1", "acc_s2", "proj"):
         assert np.array_equal(getattr(done, name), getattr(whole, name)), name
-    loaded = engine.load(tmp_path / "r")
+    loaded = engine.load(tmp_path / "r", hook)
     assert loaded.moments == "projections" and np.array_equal(loaded.pooled_projection()[1], whole.pooled_projection()[1])
+
+
+def test_a_run_without_the_full_covariance_writes_its_summary_and_report(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text(config.default_text().replace("t_end = 400.0", "t_end = 20.0").replace("chains = 64", "chains = 4")
+                    .replace("t_burn = 50.0", "t_burn = 2.0") + 'moments = "projections"\n')
+    assert cli.main(["run", str(path), "--out", str(tmp_path / "run"), "--no-progress"]) == 0
+    st = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert st["stationary"]["cov"] is None and st["stationary"]["moments"] == "projections"
+    assert np.shape(st["stationary"]["projection_cov"]) == (4, 4) and len(st["stationary"]["variance"]) == 4
+    for section in ("mixing", "strategies", "fdr"):
+        assert "error" not in st[section], (section, st[section].get("error"))
+    assert st["strategies"]["theta_given_omega"]["method"] == "local"  # no full covariance: the local fit
+    assert "variance" in st["strategies"]["marginals"]["theta"]
+    assert cli.main(["report", str(tmp_path / "run")]) == 0
+    assert "moments = “projections”" in (tmp_path / "run" / "report.html").read_text()
 
 
 def test_accumulators_are_o_of_chains_times_d_plus_k_squared():

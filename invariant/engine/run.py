@@ -137,8 +137,8 @@ class RunResult:
     def _full(self, what: str) -> None:
         if self.moments != "full":
             raise ValueError(f"{what} needs the full covariance, but this run tracked moments = "
-                             f"{self.moments!r} (simulation.moments): use chain_variances / pooled_variances "
-                             "or the projections' pooled_projection")
+                             f"{self.moments!r} (simulation.moments): use chain_variances or the "
+                             "projections' chain_projection_covs")
 
     def _pooled(self, means, covs, prod, shape) -> tuple:
         a = self.alive & (self.acc_n > 1)
@@ -152,10 +152,12 @@ class RunResult:
         d = self.X.shape[1]
         return moment_sums.chain_cov(self.acc_n, self.acc_s1, moment_sums.unpack(self.acc_s2, d))
 
-    def pooled_moments(self) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and covariance over all live chains' post-burn-in steps (``moments = "full"`` only)."""
-        self._full("pooled_moments")
+    def pooled_moments(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """Mean and covariance over all live chains' post-burn-in steps; the covariance is None
+        unless the run tracked it (``moments = "full"``)."""
         d = self.X.shape[1]
+        if self.moments != "full":
+            return self.pooled_variances()[0], None
         return self._pooled(self.chain_means(), self.chain_covs(), moment_sums.outer, (d, d))
 
     def chain_variances(self) -> np.ndarray:
