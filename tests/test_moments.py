@@ -132,7 +132,6 @@ def test_accumulators_are_o_of_chains_times_d_plus_k_squared():
     ({"projections": 2}, "simulation.projections", "moments = 'projections'"),
     ({"moments": "projections", "projections": 5}, "simulation.projections", "at most d = 4"),
     ({"moments": "projections", "projections": 0}, "simulation.projections", ">= 1"),
-    ({"moments": "full", "chains": 2 * FULL_MAX_BYTES // 80}, "simulation.moments", "bytes"),
     ({"moments": "projections", "projection_vectors": "/nonexistent.npy"}, "simulation.projection_vectors",
      "cannot read"),
 ])
@@ -140,6 +139,18 @@ def test_config_errors_name_the_field(sim, field, words):
     with pytest.raises(ConfigError) as e:
         config.load(None, {f"simulation.{k}": v for k, v in sim.items()})
     assert e.value.field == field and words in str(e.value)
+
+
+def test_above_d_64_the_default_is_projections_and_a_huge_full_is_refused():
+    game = {"name": "bilinear", "C": np.eye(33, 32).tolist(), "lam": 0.3, "gam": 0.5}  # d = 65
+    cfg = config.from_dict({"game": game, "simulation": {"chains": 8}})
+    assert cfg.moments.mode == "projections" and cfg.moments.k == 16
+    assert cfg.resolved["simulation"]["moments"] == "projections"
+    chains = FULL_MAX_BYTES // (65 * 33 * 8) + 1
+    with pytest.raises(ConfigError) as e:
+        config.from_dict({"game": game, "simulation": {"chains": chains, "moments": "full"}})
+    assert e.value.field == "simulation.moments" and "bytes" in str(e.value)
+    assert config.from_dict({"game": game, "simulation": {"chains": chains - 1, "moments": "full"}}).moments.full
 
 
 def test_projection_vectors_must_have_d_columns_and_agree_with_k(tmp_path):

@@ -29,8 +29,9 @@ MODE_ID = {m: i for i, m in enumerate(MODES)}  # the kernels' MOMENTS constant
 FULL_D_MAX = 64
 """Largest d whose default is ``"full"``: above it the default is ``"projections"``."""
 FULL_MAX_BYTES = 2**29
-"""Most bytes the ``"full"`` sums of all chains may take (512 MiB): above it a run must
-track ``"diagonal"`` or ``"projections"`` (the sums, and their copy in every checkpoint)."""
+"""Most bytes the ``"full"`` sums of all chains may take (512 MiB) when d > FULL_D_MAX: above
+it a run must track ``"diagonal"`` or ``"projections"`` (the sums, and their copy in every
+checkpoint)."""
 DEFAULT_K = 16
 PROJECTION_SPAWN_KEY = 2**31 + 1
 """Spawn key of the projections' random stream under the run's seed: apart from every
@@ -130,7 +131,9 @@ def validate_options(sim: dict, d: int, chains: int) -> MomentOptions:
                                                     f"{mode!r}); drop it or set moments = 'projections'")
     if mode == "full":
         need = chains * (d * (d + 1) // 2) * 8
-        if need > FULL_MAX_BYTES:
+        # above FULL_D_MAX the triangle dominates a chain's memory (below, the chains' number
+        # does, and invariant.runner's estimate names simulation.chains)
+        if d > FULL_D_MAX and need > FULL_MAX_BYTES:
             raise ConfigError("simulation.moments", f"'full' streams d(d+1)/2 = {d * (d + 1) // 2} sums per chain: "
                                                     f"{need} bytes for {chains} chains, above {FULL_MAX_BYTES} "
                                                     "bytes; use 'projections' (the default for d > "
