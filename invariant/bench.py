@@ -211,7 +211,7 @@ class EngineStepper:
             s["X"], s["status"], s["div_step"], s["div_x"], game.params, game.data, self.streams,
             game.d_theta, sch.sde.drift, sch.sde.noise, sch.lr, self.scale, cfg.dt, s_th, s_om,
             self.step0, int(n_steps), 0, cfg.stat_every, _THIN, cfg.escape_radius ** 2,
-            s["draws"], s["shift"], s["acc_n"], s["acc_s1"], s["acc_s2"], s["acc_obs"],
+            s["draws"], s["shift"], s["acc_n"], s["acc_s1"], s["acc_s2"], s["acc_obs"], s["proj"],
         )
         self.step0 += int(n_steps)
         if np.any(s["status"] != 0):

@@ -19,6 +19,8 @@ from .errors import ConfigError  # noqa: F401  (re-exported)
 from .games.validate import choice, integer, number, vector
 from .options.conditions import validate_options as conditions_options
 from .options.mixing import validate_options as mixing_options
+from .options.moments import MomentOptions
+from .options.moments import validate_options as moment_options
 from .options.schedule import validate_options as schedule_options
 from .options.weak import validate_options as weak_options
 from .optimizers import OPTIMIZER_KEYS, SDE_ORDERS
@@ -30,7 +32,7 @@ TRAINING_KEYS = ("scheme", "lr", "batch_size", "batches", "schedule", *OPTIMIZER
 SIMULATION_KEYS = (
     "dynamics", "order", "chains", "t_end", "t_burn", "dt", "seed", "escape_radius",
     "keep_draws", "keep_chains", "stat_every", "x0", "init_scale", "chunks", "backend", "dtype",
-    "diffusion",
+    "diffusion", "moments", "projections", "projection_vectors",
 )
 BACKENDS = ("cpu", "cuda")
 DTYPES = ("float64", "float32")
@@ -72,6 +74,7 @@ class Config:
     weak: object = None  # [weak] options, invariant.weak.WeakOptions (None if absent)
     backend: str = "cpu"  # where the chains run: "cpu" (numba threads) or "cuda" (one GPU thread per chain)
     dtype: str = "float64"  # precision of the chain states ("float32" with backend = "cuda" only)
+    moments: MomentOptions = field(default_factory=MomentOptions)  # the second moments streamed (options.moments)
 
     @property
     def step_time(self) -> float:
@@ -279,6 +282,7 @@ def from_dict(table: dict) -> Config:
                                                 "set backend = 'cpu'")
     x0 = vector(sim.get("x0", game.x0), "simulation.x0", game.d)
     init_scale = number(sim.get("init_scale", game.init_scale), "simulation.init_scale", low=0.0)
+    moments = moment_options(sim, game.d, chains)
 
     resolved = {
         "game": table["game"],
@@ -289,7 +293,7 @@ def from_dict(table: dict) -> Config:
             "t_burn": t_burn, "dt": dt, "seed": seed, "escape_radius": escape_radius,
             "keep_draws": keep_draws, "keep_chains": keep_chains, "stat_every": stat_every,
             "x0": x0.tolist(), "init_scale": init_scale, "chunks": chunks,
-            "backend": backend, "dtype": dtype, "diffusion": diffusion,
+            "backend": backend, "dtype": dtype, "diffusion": diffusion, **moments.as_dict(),
         },
     }
     cond = conditions_options(table.get("conditions"))
@@ -312,5 +316,5 @@ def from_dict(table: dict) -> Config:
         chains=chains, t_end=t_end, t_burn=t_burn, dt=dt, seed=seed,
         escape_radius=escape_radius, keep_draws=keep_draws, keep_chains=keep_chains,
         stat_every=stat_every, x0=x0, init_scale=init_scale, chunks=chunks, resolved=resolved, conditions=cond,
-        mixing=mixing, schedule=schedule, weak=weak, backend=backend, dtype=dtype,
+        mixing=mixing, schedule=schedule, weak=weak, backend=backend, dtype=dtype, moments=moments,
     )

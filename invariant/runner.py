@@ -152,8 +152,10 @@ def require_resources(cfg, n_obs: int) -> None:
 
     The estimate follows what the engine allocates (``invariant.engine.run``): per chain
     the state, its divergence record and shift (``4d``), the running sums of ``x`` and
-    ``x xᵀ`` (``d + d(d+1)/2``) and of ``n_obs`` observables, the analyses' per-chain
-    covariances (``3d²``), its streams and the generators that seed them; per kept draw
+    of the second moments ``simulation.moments`` tracks (``d + d(d+1)/2`` in full, ``d + d +
+    K(K+1)/2`` else; :mod:`invariant.options.moments`) and of ``n_obs`` observables, the
+    analyses' per-chain covariances (``3d²``, or ``3(d + K²)``), its streams and the
+    generators that seed them; per kept draw
     the draw and its copies in ``chains.nc`` (``3d + 2``); per chunk its observables.
 
     Raises
@@ -162,8 +164,10 @@ def require_resources(cfg, n_obs: int) -> None:
         Naming ``simulation.chains`` or ``simulation.keep_draws`` (whichever needs more)
         with the estimate and the machine's memory.
     """
-    d = cfg.game.d
-    per_chain = 8 * (4 * d + d * (d + 1) // 2 + 3 * d * d + n_obs + 2 + 12) + _PER_CHAIN_OBJECTS
+    d, k = cfg.game.d, cfg.moments.k
+    # the analyses unpack each chain's second-moment sums (and copy them twice)
+    unpacked = 3 * d * d if cfg.moments.full else 3 * (d + k * k)
+    per_chain = 8 * (4 * d + cfg.moments.tracked_size(d) + unpacked + n_obs + 2 + 12) + _PER_CHAIN_OBJECTS
     chain_bytes = cfg.chains * per_chain
     draw_bytes = min(cfg.chains, cfg.keep_chains) * cfg.n_draws * (3 * d + 2) * 8
     total = chain_bytes + draw_bytes + cfg.n_chunks * (n_obs + 2) * 8

@@ -39,6 +39,12 @@ class Moments:
     rhat: np.ndarray
     verdict: str
     reason: str
+    tracked: str = "full"  # simulation.moments: cov and cov_mcse are None unless "full"
+    variance: np.ndarray | None = None  # per coordinate, every mode
+    variance_mcse: np.ndarray | None = None
+    projection: np.ndarray | None = None  # P (K × d), moments = "projections"
+    projection_cov: np.ndarray | None = None  # Cov(P x), K × K
+    projection_cov_mcse: np.ndarray | None = None
 
     @property
     def settled(self) -> bool:
@@ -46,7 +52,8 @@ class Moments:
 
     @property
     def trace_cov(self) -> float:
-        return float(np.trace(self.cov))
+        """tr Cov: the trace of the full covariance, or the sum of the variances without it."""
+        return float(np.trace(self.cov) if self.cov is not None else np.sum(self.variance))
 
 
 def kept_dataset(result):
@@ -56,30 +63,58 @@ def kept_dataset(result):
 
 
 def moments(result) -> Moments:
-    """Stationary mean and covariance of a :class:`~invariant.engine.RunResult`."""
+    """Stationary mean and covariance of a :class:`~invariant.engine.RunResult`: the full
+    covariance where the run tracked it (``simulation.moments = "full"``), else the
+    per-coordinate variances and, for ``"projections"``, the covariance of ``P x``."""
     d = result.game.d
-    mean, cov = result.pooled_moments()
+    full = result.moments == "full"
+    mean, var = result.pooled_variances()
+    cov = result.pooled_moments()[1] if full else None
     alive = result.alive & (result.acc_n > 1)
     n_alive = int(alive.sum())
     keep = result.kept_alive
+    tracked = _tracked(result, alive, full)
     if n_alive == 0 or keep.sum() == 0:
         nan = np.full(d, np.nan)
-        return Moments(mean, nan, nan, cov, np.full((d, d), np.nan), float("nan"), nan, nan,
-                       "not settled", "every chain diverged")
+        return Moments(mean, nan, nan, cov, np.full((d, d), np.nan) if full else None, float("nan"), nan, nan,
+                       "not settled", "every chain diverged", **tracked)
     ds = kept_dataset(result)
     ess = np.asarray(az.ess(ds, method="mean")["x"], dtype=float)
     with np.errstate(invalid="ignore"):
         rhat = np.asarray(az.rhat(ds)["x"], dtype=float) if keep.sum() > 1 else np.full(d, np.nan)
-    mean_mcse = np.sqrt(np.diag(cov) / ess)
+    mean_mcse = np.sqrt(var / ess)
     between = result.chain_means()[alive].std(axis=0, ddof=1) / np.sqrt(n_alive) if n_alive > 1 else np.full(d, np.nan)
-    covs = result.chain_covs()[alive]
-    if n_alive > 1:
-        cov_mcse = covs.std(axis=0, ddof=1) / np.sqrt(n_alive)
-        trace_mcse = float(np.trace(covs, axis1=1, axis2=2).std(ddof=1) / np.sqrt(n_alive))
+    cov_mcse, trace_mcse = None, float("nan")
+    if full:
+        covs = result.chain_covs()[alive]
+        cov_mcse = _spread(covs, n_alive)
+        traces = np.trace(covs, axis1=1, axis2=2)
     else:
-        cov_mcse, trace_mcse = np.full((d, d), np.nan), float("nan")
+        traces = result.chain_variances()[alive].sum(axis=1)
+    if n_alive > 1:
+        trace_mcse = float(traces.std(ddof=1) / np.sqrt(n_alive))
     verdict, reason = _settled(result, ess)
-    return Moments(mean, mean_mcse, between, cov, cov_mcse, trace_mcse, ess, rhat, verdict, reason)
+    return Moments(mean, mean_mcse, between, cov, cov_mcse, trace_mcse, ess, rhat, verdict, reason, **tracked)
+
+
+def _spread(per_chain: np.ndarray, n_alive: int) -> np.ndarray:
+    """Standard error of the mean over independent chains of per-chain estimates (NaN with one chain)."""
+    if n_alive > 1:
+        return per_chain.std(axis=0, ddof=1) / np.sqrt(n_alive)
+    return np.full(per_chain.shape[1:], np.nan)
+
+
+def _tracked(result, alive, full: bool) -> dict:
+    """The :class:`Moments` fields of what ``simulation.moments`` tracked: the variances with
+    their chain-spread errors and, for projections, ``P`` and the covariance of ``P x``."""
+    _, var = result.pooled_variances()
+    n_alive = int(alive.sum())
+    out = {"tracked": result.moments, "variance": var,
+           "variance_mcse": _spread(result.chain_variances()[alive], n_alive)}
+    if result.moments == "projections":
+        out.update(projection=result.proj, projection_cov=result.pooled_projection()[1],
+                   projection_cov_mcse=_spread(result.chain_projection_covs()[alive], n_alive))
+    return out
 
 
 def _settled(result, ess) -> tuple[str, str]:

@@ -156,7 +156,8 @@ def conditional(result, which: str = "theta_given_omega", at=None, method: str =
     method : {"auto", "linear", "local"}
         ``"auto"``: ``"linear"`` for an affine game (μ is Gaussian, so the Gaussian formula
         is exact and uses every booked step) or a conditioning player of dimension > 3,
-        ``"local"`` otherwise.
+        ``"local"`` otherwise, and whenever the run did not track the full covariance
+        (``simulation.moments``; ``"linear"`` then raises ValueError).
     n_boot : int
         Chain-bootstrap replicas for the standard errors.
     seed : int
@@ -168,16 +169,21 @@ def conditional(result, which: str = "theta_given_omega", at=None, method: str =
     game = result.game
     target, given = gaussian.player_indices(game.d_theta, game.d, which)
     rng = np.random.default_rng(seed)
-    m_all, P_all = result.pooled_moments()
+    m_all, P_all = result.pooled_moments()  # P_all is None without the full covariance
     at = m_all[given] if at is None else np.atleast_1d(np.asarray(at, dtype=np.float64))
     if at.shape != (given.size,):
         raise ValueError(f"at must have length {given.size}; got shape {at.shape}")
     if method == "auto":
-        method = "linear" if getattr(game, "affine", False) or given.size > LOCAL_MAX_DIM else "local"
+        linear = getattr(game, "affine", False) or given.size > LOCAL_MAX_DIM
+        # the linear formula needs the full covariance: without it, the local fit
+        method = "linear" if linear and result.moments == "full" else "local"
     if method not in ("linear", "local"):
         raise ValueError(f"method must be 'auto', 'linear' or 'local'; got {method!r}")
     q = target.size
     if method == "linear":
+        if P_all is None:
+            raise ValueError(f"the linear conditional needs the full covariance; this run tracked moments = "
+                             f"{result.moments!r} (simulation.moments): use method = 'local'")
         mean, cov = gaussian.conditional(m_all, P_all, target, given, at)
         a = result.alive & (result.acc_n > 1)
         n = result.acc_n[a].astype(float)
@@ -330,15 +336,25 @@ def marginal(result, player: str) -> dict:
     Returns
     -------
     dict
-        ``mean``, ``cov``, ``densities`` (list of :class:`invariant.stationary.Density1D`).
+        ``mean``, ``cov`` (or ``variance``, :func:`_player_moments`), ``densities`` (list of
+        :class:`invariant.stationary.Density1D`).
     """
     game = result.game
     idx = np.arange(game.d_theta) if player == "theta" else np.arange(game.d_theta, game.d)
     if player not in ("theta", "omega"):
         raise ValueError(f"player must be 'theta' or 'omega'; got {player!r}")
-    m, P = result.pooled_moments()
     dens = [d for d in marginals(result) if d.name in {game.param_names[i] for i in idx}]
-    return {"mean": m[idx], "cov": P[np.ix_(idx, idx)], "densities": dens}
+    return {**_player_moments(result, idx), "densities": dens}
+
+
+def _player_moments(result, idx) -> dict:
+    """``mean`` and ``cov`` of the coordinates ``idx``; ``variance`` instead of ``cov`` when
+    the run did not track the full covariance (``simulation.moments``)."""
+    if result.moments == "full":
+        m, P = result.pooled_moments()
+        return {"mean": m[idx], "cov": P[np.ix_(idx, idx)]}
+    m, v = result.pooled_variances()
+    return {"mean": m[idx], "variance": v[idx]}
 
 
 # --------------------------------------------------------------------------- generated law
@@ -494,15 +510,15 @@ def analyse(result, n_boot: int = 100, seed: int = 0) -> dict:
     Returns
     -------
     dict
-        ``theta_given_omega``, ``omega_given_theta`` (:class:`Conditional`), ``marginals``
-        (``{"theta": {mean, cov}, "omega": {mean, cov}}``) and ``generated`` (dict or None).
+        ``theta_given_omega``, ``omega_given_theta`` (:class:`Conditional`, or ``{"skipped":
+        reason}``, :func:`_no_conditional`), ``marginals`` (``{"theta": {mean, cov}, "omega":
+        {mean, cov}}``, ``variance`` for ``cov`` without the full covariance) and
+        ``generated`` (dict or None).
     """
     game = result.game
-    out = {w: conditional(result, w, n_boot=n_boot, seed=seed) for w in WHICH}
-    m, P = result.pooled_moments()
+    out = {w: _no_conditional(result, w) or conditional(result, w, n_boot=n_boot, seed=seed) for w in WHICH}
     t, o = np.arange(game.d_theta), np.arange(game.d_theta, game.d)
-    out["marginals"] = {"theta": {"mean": m[t], "cov": P[np.ix_(t, t)]},
-                        "omega": {"mean": m[o], "cov": P[np.ix_(o, o)]}}
+    out["marginals"] = {"theta": _player_moments(result, t), "omega": _player_moments(result, o)}
     gen = generated_vs_data(result, n_boot=n_boot, seed=seed) if has_generator(game) else None
     if has_modes(game):
         gen = {**(gen or {}), **generated_modes(result, n_boot=n_boot, seed=seed)}
@@ -510,9 +526,21 @@ def analyse(result, n_boot: int = 100, seed: int = 0) -> dict:
     return out
 
 
+def _no_conditional(result, which: str) -> dict | None:
+    """``{"skipped": reason}`` where neither fit applies: the conditioning player has more than
+    ``LOCAL_MAX_DIM`` coordinates (the local fit's limit) and the run did not track the full
+    covariance the linear one needs; None otherwise."""
+    _, given = gaussian.player_indices(result.game.d_theta, result.game.d, which)
+    if result.moments == "full" or given.size <= LOCAL_MAX_DIM:
+        return None
+    return {"skipped": f"the linear Gaussian conditional needs the full covariance, and this run tracked "
+                       f"moments = {result.moments!r} (simulation.moments); the local fit takes at most "
+                       f"{LOCAL_MAX_DIM} conditioning coordinates, not {given.size}"}
+
+
 def summary_section(analysis: dict) -> dict:
     """The ``strategies.*`` fields of summary.json (docs/design.md ◆)."""
-    out = {w: analysis[w].as_dict() for w in WHICH}
+    out = {w: analysis[w] if isinstance(analysis[w], dict) else analysis[w].as_dict() for w in WHICH}
     out["marginals"] = analysis["marginals"]
     if analysis.get("generated") is not None:
         out["generated"] = analysis["generated"]

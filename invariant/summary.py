@@ -42,7 +42,10 @@ def run_section(result) -> dict:
 
 
 def stationary_section(m: Moments) -> dict:
-    return {
+    """``stationary.*`` (docs/design.md ◆ summary.json): ``cov`` and ``cov_mcse`` are null
+    unless the run tracked the full covariance (``moments``); ``variance`` is always given,
+    ``projection_cov`` with ``moments = "projections"``."""
+    out = {
         "mean": m.mean,
         "mean_mcse": m.mean_mcse,
         "mean_mcse_between_chains": m.mean_mcse_between,
@@ -55,7 +58,14 @@ def stationary_section(m: Moments) -> dict:
         "settled": m.settled,
         "verdict": m.verdict,
         "settled_reason": m.reason,
+        "moments": m.tracked,
+        "variance": m.variance,
+        "variance_mcse": m.variance_mcse,
     }
+    if m.tracked == "projections":
+        out.update(projection_cov=m.projection_cov, projection_cov_mcse=m.projection_cov_mcse,
+                   projection_vectors=m.projection)
+    return out
 
 
 def build(result, moments: Moments) -> dict:
@@ -125,7 +135,10 @@ def longrun_sections(result, moments: Moments, out=None, progress: bool = False)
     try:
         runs = None
         if opts.relaxation and result.n_diverged < cfg.chains:
-            runs = mixing.ensure_relaxation(cfg, out, moments.mean, moments.cov, progress)
+            # the starts lie along the covariance's principal axes: along the coordinates,
+            # scaled by their variances, where the full covariance was not tracked
+            cov = moments.cov if moments.cov is not None else np.diag(moments.variance)
+            runs = mixing.ensure_relaxation(cfg, out, moments.mean, cov, progress)
         mix = mixing.analyse(result, runs, fp, level=opts.level, n_boot=opts.bootstrap, lag=opts.lag,
                              degree=opts.degree)
         out_d["mixing"] = mixing.summary_section(mix)

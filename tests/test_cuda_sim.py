@@ -82,6 +82,16 @@ def test_noiseless_chains_match_the_cpu_engine(game, dynamics, scheme, order):
     _agree(cpu, gpu, 1e-9)
 
 
+def test_projected_moments_are_the_full_ones_projected():
+    # simulation.moments on the device: the same chains tracked in full and with projections
+    full = engine.simulate(_config(NOISELESS["bilinear"], backend="cuda"))
+    proj = engine.simulate(_config(NOISELESS["bilinear"], backend="cuda", moments="projections", projections=3))
+    assert np.array_equal(full.X, proj.X) and proj.acc_s2.shape == (3, 5 + 6)
+    P, C = proj.proj, full.pooled_moments()[1]
+    np.testing.assert_allclose(proj.pooled_projection()[1], P @ C @ P.T, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(proj.pooled_variances()[1], np.diag(C), rtol=1e-9, atol=1e-12)
+
+
 @pytest.mark.parametrize("dynamics,scheme,order", [("sde", "alt-d", 2), ("sga", "alt-g", 2)])
 def test_noiseless_chains_with_the_fdr_hook_match_the_cpu_engine(dynamics, scheme, order):
     cfg = _config(NOISELESS["dirac-vanilla-gp"], dynamics, scheme, order)

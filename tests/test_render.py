@@ -11,6 +11,7 @@ from conftest import make_config
 
 from invariant import fdr, schedule, weak
 from invariant.engine import Hook, build, cuda_build, render
+from invariant.options.moments import MomentOptions
 
 GAMES = {"stack": ("invariant.games.bilinear", 5, 3), "heap": ("invariant.games.bilinear", 64, 32),
          "dirac": ("invariant.games.dirac", 2, 1)}
@@ -60,6 +61,19 @@ def test_the_header_holds_the_constants_and_the_game_bindings():
     assert '_grad = njit(inline="always")(_game.grad.py_func)' in head
     heap = build.kernels_text("invariant.games.bilinear", 64, 32, Hook(), 1)
     assert "\nD = " not in heap and "Q_TRI = 8" in heap and "USE_B1 = False" in heap
+
+
+def test_the_moments_mode_sizes_the_sums():
+    # simulation.moments (invariant.options.moments): the header's MOMENTS, N_PROJ and the
+    # stack's D_TRI; a queue of outer products for the full triangle only
+    proj, diag = MomentOptions("projections", 3), MomentOptions("diagonal")
+    text = build.kernels_text("invariant.games.bilinear", 5, 3, Hook(), 1, moments=proj)
+    assert "MOMENTS = 2" in text and "N_PROJ = 3" in text and "D_TRI = 11" in text
+    assert "D_TRI = 5" in build.kernels_text("invariant.games.bilinear", 5, 3, Hook(), 1, moments=diag)
+    heap = build.kernels_text("invariant.games.bilinear", 64, 32, Hook(), 1, moments=proj)
+    assert "Q_TRI = 1" in heap and "MOMENTS = 2" in heap
+    for m in (proj, diag):
+        compile(cuda_build.kernels_text("invariant.games.bilinear", 5, 3, Hook(), "float64", moments=m), "cuda", "exec")
 
 
 def test_cuda_takes_the_shared_templates_only():

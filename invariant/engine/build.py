@@ -18,6 +18,7 @@ from pathlib import Path
 import numba
 
 from ..optimizers import OPTIMIZER_ID, STATE_VECTORS
+from ..options.moments import FULL, MomentOptions, kernel_constants
 from ..schemes import fd_step
 from ..storage import atomic_write
 from . import render
@@ -141,7 +142,7 @@ def optimizer_constants(optimizer: str, d: int, order: int = 1, dtype: str = "fl
 
 def kernels(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), order: int = 1,
             diffusion: str = "plain", sigma_varies: bool = True, optimizer: str = "sgd",
-            batches: str = "independent"):
+            batches: str = "independent", moments: MomentOptions = FULL):
     """The kernel module for ``game_module`` (dotted name) and states ``x = (θ, ω)`` of
     dimension ``d`` with ``dim θ = d_theta``, with ``hook``'s observables; its ``sga_chunk``
     trains with ``optimizer`` (:data:`invariant.optimizers.OPTIMIZERS`), its ``sde_chunk``
@@ -151,13 +152,14 @@ def kernels(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), order: 
     ``L + lr·M`` (``sigma_varies``: the game's Σ depends on x, so ``M`` differentiates ``L``
     along the step; False for affine games, whose Σ is constant).  SGA runs take order 1's
     module.  ``batches = "shared"`` draws both players' gradients (and the SDE's noise) from
-    one minibatch (SML; docs/theory.md §2).
+    one minibatch (SML; docs/theory.md §2).  The chains stream the second moments ``moments``
+    says (:mod:`invariant.options.moments`).
 
     States of dimension ``d <= scratch.STACK_D_MAX`` get kernels specialised for
     ``(d, d_theta)``, whose per-chain vectors live on the stack
     (:mod:`invariant.engine.scratch`); larger states share one module with heap vectors.
     """
-    text = kernels_text(game_module, d, d_theta, hook, order, diffusion, sigma_varies, optimizer, batches)
+    text = kernels_text(game_module, d, d_theta, hook, order, diffusion, sigma_varies, optimizer, batches, moments)
     return load_generated("invariant_kernels", text, game_module)
 
 
@@ -174,7 +176,7 @@ def diffusion_constants(diffusion: str, sigma_varies: bool) -> dict:
 
 def kernels_text(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), order: int = 1,
                  diffusion: str = "plain", sigma_varies: bool = True, optimizer: str = "sgd",
-                 batches: str = "independent") -> str:
+                 batches: str = "independent", moments: MomentOptions = FULL) -> str:
     """The source of :func:`kernels`' module (templates ``step.py``, ``chain.py``, the scratch
     of stack or heap vectors, the hook's sources, template and adapter, ``cpu_chains.py``)."""
     small = d <= STACK_D_MAX
@@ -182,10 +184,12 @@ def kernels_text(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), or
     constants = {}
     if small:
         constants.update(D=(int(d), "the state dimension these kernels are specialised for, and dθ"),
-                         D_THETA=int(d_theta), D_TRI=(int(d * (d + 1) // 2), "entries of a packed symmetric D × D matrix"),
+                         D_THETA=int(d_theta), D_TRI=(moments.tracked_size(d), "second-moment sums per chain"),
                          D_FLOW=(3 * int(d), "three rows of D: scratch of the SDE drift's central difference"))
     constants.update(
-        Q_TRI=(1 if small else 8, "outer products queued before they are added to the packed covariance sums"),
+        Q_TRI=(1 if small or not moments.full else 8,
+               "outer products queued before they are added to the packed covariance sums"),
+        **kernel_constants(moments, d),
         N_STD=(len(STANDARD_OBSERVABLES), "g, |x|², θ·∇θg, ω·∇ωg, |∇θg|², |∇ωg|²"),
         N_APPLIED=(len(APPLIED_OBSERVABLES), "SGA chains: observables of the update itself, after the hook's"),
         N_OBS=(n_obs, "observables of every statistics step: the standard ones, then the hook's"),

@@ -31,6 +31,7 @@ import textwrap
 
 from numba.core.registry import CPUDispatcher
 
+from ..options.moments import FULL, MomentOptions, kernel_constants
 from . import build, render
 from .build import Hook
 from .render import Source
@@ -213,14 +214,16 @@ _DEVICE_IMPORTS = ("import math", "import numpy as np", "from numba import cuda,
 
 
 def kernels_text(game_module: str, d: int, d_theta: int, hook: Hook = _NO_HOOK, dtype: str = "float64",
-                 optimizer: str = "sgd", order: int = 1) -> str:
+                 optimizer: str = "sgd", order: int = 1, moments: MomentOptions = FULL) -> str:
     """The source of :func:`kernels`' module."""
     float32 = dtype == "float32"
     n_obs = n_observables(hook)
     constants = dict(
         D=(int(d), "state dimension, dθ: compile-time constants, so the chain's vectors fit registers"),
-        D_THETA=int(d_theta), D_TRI=(int(d * (d + 1) // 2), "entries of the packed covariance sums"),
-        Q_TRI=(1 if d <= STACK_D_MAX else 8, "outer products queued before they are added to them (as on the CPU)"),
+        D_THETA=int(d_theta), D_TRI=(moments.tracked_size(d), "second-moment sums per chain"),
+        Q_TRI=(1 if d <= STACK_D_MAX or not moments.full else 8,
+               "outer products queued before they are added to them (as on the CPU)"),
+        **kernel_constants(moments, d),
         LOCAL_N=(int(d), "length of every thread-local scratch vector a game kernel allocates"),
         N_STD=len(build.STANDARD_OBSERVABLES), N_APPLIED=len(build.APPLIED_OBSERVABLES), N_OBS=n_obs,
         HOOK_WORK=int(hook.work) if hook.rng else 0,
@@ -239,7 +242,7 @@ def kernels_text(game_module: str, d: int, d_theta: int, hook: Hook = _NO_HOOK, 
 
 
 def kernels(game_module: str, d: int, d_theta: int, hook: Hook = _NO_HOOK, dtype: str = "float64",
-            optimizer: str = "sgd", order: int = 1):
+            optimizer: str = "sgd", order: int = 1, moments: MomentOptions = FULL):
     """The CUDA kernel module (``sde_kernel``, ``sga_kernel``) for ``game_module`` and states
     of dimension ``d`` with ``dim θ = d_theta``, accumulating ``hook``'s observables.
 
@@ -247,7 +250,8 @@ def kernels(game_module: str, d: int, d_theta: int, hook: Hook = _NO_HOOK, dtype
     small ``d``); ``dtype`` (``"float64"`` or ``"float32"``) is that of the state and of the
     game's constants, accumulators are float64 in both; ``sga_kernel`` trains with
     ``optimizer`` (:data:`invariant.optimizers.OPTIMIZERS`), ``sde_kernel`` simulates its SDE of
-    ``order`` (only consensus's differs from SGD's).
+    ``order`` (only consensus's differs from SGD's); the second moments streamed are
+    ``moments``' (:mod:`invariant.options.moments`).
     """
-    text = kernels_text(game_module, d, d_theta, hook, dtype, optimizer, order)
+    text = kernels_text(game_module, d, d_theta, hook, dtype, optimizer, order, moments)
     return build.load_generated(f"invariant_cuda_{dtype}", text, game_module)

@@ -56,7 +56,7 @@ class DeviceChains:
         game = cfg.game
         self.cuda, self.cfg, self.state, self.states = cuda, cfg, state, states
         self.k = cuda_build.kernels(game.kernels, game.d, game.d_theta, hook, cfg.dtype, cfg.scheme.optimizer.name,
-                                    cfg.scheme.order if cfg.dynamics == "sde" else 1)
+                                    cfg.scheme.order if cfg.dynamics == "sde" else 1, cfg.moments)
         f = np.dtype(cfg.dtype).type
         self.f = f
         self.dev = {k: cuda.to_device(np.asfortranarray(v if k not in ("X", "opt_state") else v.astype(f)))
@@ -72,7 +72,7 @@ class DeviceChains:
         cfg, s = self.cfg, self.dev
         head = (s["X"], s["status"], s["div_step"], s["div_x"], self.p, self.data, self.rng)
         books = (step0, n, cfg.burn_steps, cfg.stat_every, cfg.thin, cfg.escape_radius ** 2, s["draws"],
-                 s["shift"], s["acc_n"], s["acc_s1"], s["acc_s2"], s["acc_obs"])
+                 s["shift"], s["acc_n"], s["acc_s1"], s["acc_s2"], s["acc_obs"], s["proj"])
         launch = (self.blocks, self.k.THREADS)
         with quiet_wraparound():
             self._launch(launch, head, books)

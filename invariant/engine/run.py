@@ -1,6 +1,8 @@
 """Run chains of the SDE or of the discrete training, chunk by chunk, with checkpoints.
 
-Memory is O(chains × d² + kept draws) whatever the horizon: draws are thinned when
+Memory is O(chains × d² + kept draws) whatever the horizon with ``simulation.moments =
+"full"``, O(chains × (d + K²) + kept draws) with ``"diagonal"`` (K = 0) or ``"projections"``
+(:mod:`invariant.options.moments`): draws are thinned when
 written and capped (``keep_draws`` per chain for at most ``keep_chains`` chains), and
 moments and observables accumulate in per-chain running sums.  After every chunk the
 whole state (chain states, random streams, accumulators, kept draws) is written to
@@ -21,12 +23,12 @@ from .. import config as config_mod
 from ..errors import ConfigError
 from ..storage import atomic_write
 from ..schemes import SCHEME_ID
-from . import cuda_run, pcg64
+from . import cuda_run, moment_sums, pcg64
 from .build import Hook, kernels, observable_names
 from .cuda_device import require
 
 _STATE_ARRAYS = ("X", "opt_state", "status", "div_step", "div_x", "shift", "acc_n", "acc_s1", "acc_s2",
-                 "acc_obs", "draws", "hist_t", "hist_obs", "hist_n")
+                 "acc_obs", "draws", "hist_t", "hist_obs", "hist_n", "proj")
 
 
 @dataclass
@@ -49,7 +51,9 @@ class RunResult:
     div_step, div_x : ndarray
         Step at which a stopped chain was caught (−1 if live) and its state then.
     shift, acc_n, acc_s1, acc_s2, acc_obs : ndarray
-        Per-chain shifted running sums of x, x xᵀ (packed upper triangle) and observables.
+        Per-chain shifted running sums of x, of the second moments ``config.moments`` tracks
+        (:mod:`invariant.options.moments`: the packed upper triangle of x xᵀ; or the squares
+        x_i², then for projections the packed triangle of z zᵀ, z = P x) and of observables.
     draws : ndarray (keep_chains, n_draws, d)
         Thinned states after burn-in; NaN after a chain stopped.
     hist_t, hist_obs, hist_n : ndarray
@@ -64,6 +68,8 @@ class RunResult:
         row; numpy's ``Generator(PCG64)`` states, see :func:`pcg64.generator`) on the CPU,
         xoroshiro128+ states on the cuda backend; one row per chain, then (for a hook that
         draws) one per chain for the hook.
+    proj : ndarray (K, d)
+        The projections' rows ``P`` (``moments = "projections"``; no rows otherwise).
     """
 
     config: object
@@ -86,6 +92,7 @@ class RunResult:
     wall_seconds: float = 0.0
     compile_seconds: float = 0.0
     streams: np.ndarray = field(default=None, repr=False)
+    proj: np.ndarray = field(default=None, repr=False)
 
     @property
     def game(self):
@@ -122,30 +129,61 @@ class RunResult:
         n = np.maximum(self.acc_n, 1)[:, None]
         return self.shift + self.acc_s1 / n
 
-    def chain_covs(self) -> np.ndarray:
-        """(chains, d, d) time covariance of each chain after burn-in."""
-        d = self.X.shape[1]
-        iu = np.triu_indices(d)
-        S2 = np.zeros((len(self.acc_n), d, d))
-        S2[:, iu[0], iu[1]] = self.acc_s2
-        S2 = S2 + np.transpose(S2, (0, 2, 1)) - S2 * np.eye(d)
-        n = np.maximum(self.acc_n, 2)[:, None, None]
-        s1 = self.acc_s1
-        return (S2 - s1[:, :, None] * s1[:, None, :] / n) / (n - 1)
+    @property
+    def moments(self) -> str:
+        """The second moments tracked: ``"full"``, ``"diagonal"`` or ``"projections"``."""
+        return self.config.moments.mode
 
-    def pooled_moments(self) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and covariance over all live chains' post-burn-in steps."""
+    def _full(self, what: str) -> None:
+        if self.moments != "full":
+            raise ValueError(f"{what} needs the full covariance, but this run tracked moments = "
+                             f"{self.moments!r} (simulation.moments): use chain_variances or the "
+                             "projections' chain_projection_covs")
+
+    def _pooled(self, means, covs, prod, shape) -> tuple:
         a = self.alive & (self.acc_n > 1)
         if not np.any(a):
-            d = self.X.shape[1]
-            return np.full(d, np.nan), np.full((d, d), np.nan)
-        n = self.acc_n[a].astype(float)
-        m_c = self.chain_means()[a]
-        C_c = self.chain_covs()[a]
-        m = (n[:, None] * m_c).sum(0) / n.sum()
-        dev = m_c - m
-        scatter = ((n - 1)[:, None, None] * C_c).sum(0) + (n[:, None, None] * dev[:, :, None] * dev[:, None, :]).sum(0)
-        return m, scatter / (n.sum() - 1)
+            return np.full(means.shape[1], np.nan), np.full(shape, np.nan)
+        return moment_sums.pooled(self.acc_n[a], means[a], covs[a], prod)
+
+    def chain_covs(self) -> np.ndarray:
+        """(chains, d, d) time covariance of each chain after burn-in (``moments = "full"`` only)."""
+        self._full("chain_covs")
+        d = self.X.shape[1]
+        return moment_sums.chain_cov(self.acc_n, self.acc_s1, moment_sums.unpack(self.acc_s2, d))
+
+    def pooled_moments(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """Mean and covariance over all live chains' post-burn-in steps; the covariance is None
+        unless the run tracked it (``moments = "full"``)."""
+        d = self.X.shape[1]
+        if self.moments != "full":
+            return self.pooled_variances()[0], None
+        return self._pooled(self.chain_means(), self.chain_covs(), moment_sums.outer, (d, d))
+
+    def chain_variances(self) -> np.ndarray:
+        """(chains, d) time variance of each coordinate per chain (every ``moments`` mode)."""
+        d = self.X.shape[1]
+        if self.moments == "full":
+            sq = self.acc_s2[:, np.cumsum(np.r_[0, np.arange(d, 1, -1)])]  # the packed diagonal
+        else:
+            sq = self.acc_s2[:, :d]
+        return moment_sums.chain_cov(self.acc_n, self.acc_s1, sq, moment_sums.square)
+
+    def pooled_variances(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and per-coordinate variance over all live chains' post-burn-in steps."""
+        return self._pooled(self.chain_means(), self.chain_variances(), moment_sums.square, self.X.shape[1])
+
+    def chain_projection_covs(self) -> np.ndarray:
+        """(chains, K, K) time covariance of the projections ``z = P x`` per chain
+        (``moments = "projections"``; K = 0 otherwise)."""
+        d, k = self.X.shape[1], self.proj.shape[0]
+        S2 = moment_sums.unpack(self.acc_s2[:, d:], k) if k else np.zeros((len(self.acc_n), 0, 0))
+        return moment_sums.chain_cov(self.acc_n, self.acc_s1 @ self.proj.T, S2)
+
+    def pooled_projection(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean (K,) and covariance (K, K) of the projections ``z = P x`` over all live chains."""
+        k = self.proj.shape[0]
+        return self._pooled(self.chain_means() @ self.proj.T, self.chain_projection_covs(), moment_sums.outer, (k, k))
 
     def obs_chain_means(self) -> np.ndarray:
         """(chains, n_obs) time average of each observable per chain."""
@@ -170,9 +208,10 @@ def _layout(cfg, n_obs: int) -> dict:
     return dict(
         X=((C, d), f, 0.0), opt_state=((C, _state_size(cfg)), f, 0.0), status=((C,), i8, 0), div_step=((C,), i64, -1), div_x=((C, d), f, np.nan),
         shift=((C, d), f, 0.0), acc_n=((C,), i64, 0), acc_s1=((C, d), f, 0.0),
-        acc_s2=((C, d * (d + 1) // 2), f, 0.0), acc_obs=((C, n_obs), f, 0.0),
+        acc_s2=((C, cfg.moments.tracked_size(d)), f, 0.0), acc_obs=((C, n_obs), f, 0.0),
         draws=((min(C, cfg.keep_chains), cfg.n_draws, d), f, np.nan),
         hist_t=((n_chunks,), f, np.nan), hist_obs=((n_chunks, n_obs), f, np.nan), hist_n=((n_chunks,), i64, 0),
+        proj=((cfg.moments.k, d), f, 0.0),
     )
 
 
@@ -182,7 +221,9 @@ def _state_size(cfg) -> int:
 
 
 def _fresh_state(cfg, n_obs: int) -> dict:
-    return {k: np.full(shape, fill, dtype) for k, (shape, dtype, fill) in _layout(cfg, n_obs).items()}
+    state = {k: np.full(shape, fill, dtype) for k, (shape, dtype, fill) in _layout(cfg, n_obs).items()}
+    state["proj"][:] = cfg.moments.matrix(cfg.game.d, cfg.seed)
+    return state
 
 
 def _stream_shape(cfg, hook: Hook) -> tuple:
@@ -307,9 +348,11 @@ def _read_config(out: Path) -> tuple:
     except OSError as exc:
         raise FileNotFoundError(f"{out} holds no run to resume ({exc.strerror}: {exc.filename})") from None
     sim = table.get("simulation")
-    if isinstance(sim, dict) and "dynamics" in sim and "diffusion" not in sim:
-        # a resolved config written before simulation.diffusion existed: its SDE was plain
-        return table, config_mod.from_dict({**table, "simulation": {**sim, "diffusion": "plain"}})
+    if isinstance(sim, dict) and "dynamics" in sim:
+        # a resolved config written before simulation.diffusion (or .moments) existed: its SDE
+        # was plain, and it streamed the full moments
+        sim = {"diffusion": "plain", "moments": "full", **sim}
+        return table, config_mod.from_dict({**table, "simulation": sim})
     return table, config_mod.from_dict(table)
 
 
@@ -349,6 +392,8 @@ def _read_checkpoint(path: Path, cfg, hook: Hook, table: dict | None = None):
         state = {k: z[k].copy() for k in _STATE_ARRAYS if k in z}
         if "opt_state" not in state:  # written before optimisers had a state: SGD's, empty
             state["opt_state"] = np.zeros((state["X"].shape[0], 0))
+        if "proj" not in state:  # written before simulation.moments: full moments, no projection
+            state["proj"] = np.zeros((0, state["X"].shape[1]))
         meta = json.loads(str(z["meta"]))
         key = _STREAM_KEY[cfg.backend]
         if key in z:
@@ -472,9 +517,9 @@ def chain_kernels(cfg, hook):
         # only consensus's SDE kernels differ from SGD's (the coefficients are arguments)
         opt = cfg.scheme.optimizer.name if cfg.scheme.optimizer.name == "consensus" else "sgd"
         return kernels(game.kernels, game.d, game.d_theta, hook, cfg.scheme.order, cfg.scheme.diffusion_name,
-                       not game.affine, opt, cfg.scheme.batches), "sde_chunk"
+                       not game.affine, opt, cfg.scheme.batches, cfg.moments), "sde_chunk"
     return kernels(game.kernels, game.d, game.d_theta, hook, 1, optimizer=cfg.scheme.optimizer.name,
-                   batches=cfg.scheme.batches), "sga_chunk"
+                   batches=cfg.scheme.batches, moments=cfg.moments), "sga_chunk"
 
 
 def _cpu_advance(cfg, hook, s, streams, step0):
@@ -487,7 +532,7 @@ def _cpu_advance(cfg, hook, s, streams, step0):
     def advance(n):
         common = (s["X"], s["status"], s["div_step"], s["div_x"], game.params, game.data, streams, game.d_theta)
         books = (step0(), n, cfg.burn_steps, cfg.stat_every, cfg.thin, r2max, s["draws"], s["shift"],
-                 s["acc_n"], s["acc_s1"], s["acc_s2"], s["acc_obs"])
+                 s["acc_n"], s["acc_s1"], s["acc_s2"], s["acc_obs"], s["proj"])
         if cfg.dynamics == "sde":
             c = sch.sde
             scale = math.sqrt(cfg.dt * c.lr / sch.batch_size)

@@ -90,8 +90,8 @@ def scaled_errors(runs, stationary, n_t: int) -> list:
     -------
     list of ndarray (chains_j, n_t, d)
     """
-    mean, P = stationary.pooled_moments()
-    sd = np.sqrt(np.clip(np.diag(P), 1e-300, None))
+    mean, var = stationary.pooled_variances()
+    sd = np.sqrt(np.clip(var, 1e-300, None))
     blocks, paired = [], set()
     for a, b in _pairs(runs):
         xa, xb = _paired(runs[a], runs[b], n_t)
@@ -131,7 +131,10 @@ def relaxation_curves(runs, stationary) -> Relaxation:
     """
     ref = live_draws(stationary).reshape(-1, stationary.game.d)
     ref = ref[np.all(np.isfinite(ref), axis=1)]
-    mean, P = stationary.pooled_moments()
+    # the covariance error against the full covariance where it was tracked, else against
+    # the per-coordinate variances (simulation.moments)
+    full = stationary.moments == "full"
+    mean, P = stationary.pooled_moments() if full else stationary.pooled_variances()
     n_t = min(r.draws.shape[1] for r in runs)
     t = runs[0].draw_t[:n_t]
     d = ref.shape[1]
@@ -143,8 +146,8 @@ def relaxation_curves(runs, stationary) -> Relaxation:
         ME.append(x.mean(0) - mean)
         SE.append(x.std(0, ddof=1) / np.sqrt(C) if C > 1 else np.full((n_t, d), np.nan))
         dev = x - x.mean(0)
-        cov_t = np.einsum("cti,ctj->tij", dev, dev) / max(C - 1, 1)
-        CE.append(np.linalg.norm(cov_t - P, axis=(1, 2)) / Pn)
+        cov_t = np.einsum("cti,ctj->tij" if full else "cti,cti->ti", dev, dev) / max(C - 1, 1)
+        CE.append(np.linalg.norm(cov_t - P, axis=(1, 2) if full else 1) / Pn)
         levels = (np.arange(C) + 0.5) / C
         q = np.quantile(ref, levels, axis=0)  # (C, d)
         W.append(np.mean(np.abs(np.sort(x, axis=0) - q[:, None, :]), axis=0))

@@ -38,6 +38,9 @@ def _moments(ctx, st) -> str:
     names = ctx.names
     mean, se = st.get("mean") or [], st.get("mean_mcse") or [None] * len(names)
     cov, cse = st.get("cov") or [], st.get("cov_mcse") or []
+    # the variances: the covariance's diagonal, or tracked apart (simulation.moments)
+    var_ = st.get("variance") or [row[i] for i, row in enumerate(cov)]
+    vse = st.get("variance_mcse") or [row[i] for i, row in enumerate(cse)]
     ess, rhat = st.get("ess") or [None] * len(names), st.get("rhat") or [None] * len(names)
     tone = "yes" if st.get("verdict") == "settled" else "no"
     trc = (f'tr Cov = {H.esc(pm(st.get("trace_cov"), st.get("trace_cov_mcse")))}; '
@@ -48,13 +51,26 @@ def _moments(ctx, st) -> str:
     rows = []
     k = min(len(names), 12)
     for i in range(k):
-        sd = np.sqrt(cov[i][i]) if cov and finite(cov[i][i]) and cov[i][i] >= 0 else float("nan")
-        var = pm(cov[i][i], cse[i][i] if cse else None, 3) if cov else "—"
+        v = var_[i] if i < len(var_) else None
+        sd = np.sqrt(v) if finite(v) and v >= 0 else float("nan")
+        var = pm(v, vse[i] if i < len(vse) else None, 3) if v is not None else "—"
         rows.append([greek(names[i]), pm(mean[i], se[i]), var, num(sd, 3), count(ess[i]), num(rhat[i], 4)])
     out = H.table(["coordinate", "mean ± MCSE", "variance ± MCSE", "sd", "ESS", "R-hat"], rows)
     if k < len(names):
         out += f'<p class="sub">First {k} of {len(names)} coordinates; summary.json has them all.</p>'
-    return out + verdict
+    return out + _tracked(st) + verdict
+
+
+def _tracked(st) -> str:
+    """A line on the second moments the run tracked (simulation.moments), unless the full covariance."""
+    mode = st.get("moments", "full")
+    if mode == "full":
+        return ""
+    pc = st.get("projection_cov") or []
+    more = (f"; the covariance of {len(pc)} fixed projections P x is in summary.json (projection_cov)"
+            if mode == "projections" else "")
+    return (f'<p class="sub">The run tracked moments = “{H.esc(mode)}”: per-coordinate variances, not the '
+            f'full covariance{H.esc(more)}.</p>')
 
 
 def _marginals(ctx) -> str:

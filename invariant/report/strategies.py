@@ -36,6 +36,8 @@ def _table(c, label, names, key) -> str:
     th = [n for n in names if not n.startswith("omega")]
     om = [n for n in names if n.startswith("omega")]
     target, given = (th, om) if key == "theta_given_omega" else (om, th)
+    if c.get("skipped"):
+        return H.missing(f"{label}: skipped ({c['skipped']}).")
     at = c.get("at") or []
     k = min(len(target), 6)
     mean, mse = c.get("mean") or [], c.get("mean_se") or [None] * len(target)
@@ -67,6 +69,8 @@ def _densities(ctx: RunContext, sec: dict) -> str:
     for key, label, given in WHICH:
         mg = marg.get(given) or {}
         m, P = mg.get("mean"), mg.get("cov")
+        if P is None and mg.get("variance") is not None:  # the full covariance was not tracked
+            P = np.diag(np.asarray(mg["variance"], dtype=float))
         gdim = game.d_omega if given == "omega" else game.d_theta
         if gdim > strategies.LOCAL_MAX_DIM:
             notes.append(f"{label}: the conditioning player has {gdim} coordinates; kernel conditional densities "

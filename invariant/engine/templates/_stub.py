@@ -9,8 +9,10 @@ module at run time: the placeholders below only say what each name is.
 D = 1  # state dimension (stack kernels and CUDA: a compile-time constant)
 D_THETA = 1  # dim θ: x = (θ, ω)
 D_FLOW = 3  # 3·D: three stack rows of scratch for the SDE drift's central difference
-D_TRI = 1  # entries of a packed symmetric D × D matrix
+D_TRI = 1  # entries of the second-moment sums tracked per chain (invariant.moments)
 Q_TRI = 1  # outer products queued before they join the packed covariance sums (1 or 8)
+MOMENTS = 0  # the second moments streamed: 0 full (packed x xᵀ), 1 diagonal, 2 diagonal + projections
+N_PROJ = 0  # projections z = P x whose covariance is streamed (MOMENTS = 2), else 0
 N_STD = 6  # standard observables (build.STANDARD_OBSERVABLES)
 N_APPLIED = 6  # observables of an SGA update (build.APPLIED_OBSERVABLES)
 N_OBS = 6  # observables of a statistics step: the standard ones, then the hook's

@@ -7,7 +7,16 @@ CUDA device functions before ``cuda_chains.py``; what only one backend needs liv
 # <header>
 from numba import njit
 
-from invariant.engine.templates._stub import N_OBS, N_STD, OPTIMIZER, Q_TRI, _loss, _loss_with_grad
+from invariant.engine.templates._stub import (
+    MOMENTS,
+    N_OBS,
+    N_PROJ,
+    N_STD,
+    OPTIMIZER,
+    Q_TRI,
+    _loss,
+    _loss_with_grad,
+)
 from invariant.engine.templates.hook_plain import _observe_extra
 from invariant.engine.templates.step import _opt_update, _sga_update
 
@@ -122,17 +131,37 @@ def _flush(s2, yq, q):
 
 
 @njit(cache=True, inline="always")
-def _accumulate(x, gx, p, data, dth, sh, s1, s2, yq, q, so, obs, hrng, hwork):
+def _project(proj, x, sh, z):
+    # z = P (x − sh), the K = N_PROJ tracked projections of the shifted state; read from x
+    # and sh, so that z may overwrite the queue row holding y
+    for k in range(N_PROJ):
+        row = proj[k]
+        a = 0.0
+        for i in range(x.shape[0]):
+            a += row[i] * (x[i] - sh[i])
+        z[k] = a
+
+
+@njit(cache=True, inline="always")
+def _accumulate(x, gx, p, data, dth, sh, s1, s2, yq, q, so, obs, hrng, hwork, proj):
     # shifted sums (shift sh = the chain's state at the end of burn-in) keep the
-    # covariance numerically stable without a division per step.  y = x − sh is added to
-    # s2 at once (Q_TRI = 1) or joins the queue yq, added eight rows at a time (Q_TRI = 8).
-    # Returns the queue length.
+    # covariance numerically stable without a division per step.  What s2 holds is the
+    # module's MOMENTS (docs/design.md ◆ Config additions): 0, the packed triangle of y yᵀ,
+    # y = x − sh, added at once (Q_TRI = 1) or queued in yq and added eight rows at a time
+    # (Q_TRI = 8); 1, the squares y_i² (d sums); 2, those squares, then the packed triangle
+    # of z zᵀ for the N_PROJ projections z = P y (rows of proj).  Returns the queue length.
     d = x.shape[0]
     y = yq[q]
     for i in range(d):
         y[i] = x[i] - sh[i]
         s1[i] += y[i]
-    if Q_TRI == 1:
+    if MOMENTS != 0:
+        for i in range(d):
+            s2[i] += y[i] * y[i]
+        if MOMENTS == 2:
+            _project(proj, x, sh, y)
+            _rank1(s2[d:], y[:N_PROJ])
+    elif Q_TRI == 1:
         _rank1(s2, y)
     else:
         q += 1
@@ -193,7 +222,7 @@ def _first_events(c, step0, burn, stat_every, thin, draws):
 
 @njit(cache=True, inline="always")
 def _book(c, step, n, q, ns, nd, x, gx, p, data, dth, burn, stat_every, thin, draws, sh, s1, s2,
-          yq, so, obs, hrng, hwork):
+          yq, so, obs, hrng, hwork, proj):
     # book-keeping of the state x reached after `step` updates, at a statistics step `ns`
     # and/or a kept-draw step `nd`; returns the updated count n, queue length q and the
     # next (ns, nd)
@@ -201,7 +230,7 @@ def _book(c, step, n, q, ns, nd, x, gx, p, data, dth, burn, stat_every, thin, dr
         if step == burn:
             for i in range(x.shape[0]):
                 sh[i] = x[i]
-        q = _accumulate(x, gx, p, data, dth, sh, s1, s2, yq, q, so, obs, hrng, hwork)
+        q = _accumulate(x, gx, p, data, dth, sh, s1, s2, yq, q, so, obs, hrng, hwork, proj)
         n += 1
         ns += stat_every
     if step == nd:

@@ -131,7 +131,7 @@ def _block(blk, n_blocks, n_chains):
 @njit(cache=True, parallel=True)
 def sde_chunk(X, status, div_step, div_x, p, data, streams, d_theta, kc, kn, lr, scale, dt, s_th, s_om,
               step0, n_steps, burn, stat_every, thin, r2max, draws, shift, acc_n,
-              acc_s1, acc_s2, acc_obs):
+              acc_s1, acc_s2, acc_obs, proj):
     """Advance every live chain by ``n_steps`` Euler–Maruyama steps (docs/theory.md §3, §4b).
 
     ``x ← x + dt·b(x) + scale·P(L(x) z + γ H L(x) z′)`` with ``scale = sqrt(dt·lr/N)``, the
@@ -144,7 +144,8 @@ def sde_chunk(X, status, div_step, div_x, p, data, streams, d_theta, kc, kn, lr,
     depend on the number of threads.  A hook that draws random numbers gets its own
     stream ``streams[n_chains + c]`` (``streams`` then holds 2·n_chains rows), so the chains
     do not depend on the hook either.  ``acc_obs`` has ``N_OBS`` columns: the standard six
-    observables, then the hook's.
+    observables, then the hook's; ``acc_s2`` the second-moment sums the module's ``MOMENTS``
+    tracks, with ``proj`` (``N_PROJ`` × d) the projections' rows (:mod:`invariant.moments`).
     """
     n_chains = X.shape[0]
     n_blocks = min(n_chains, MAX_BLOCKS)
@@ -209,7 +210,7 @@ def sde_chunk(X, status, div_step, div_x, p, data, streams, d_theta, kc, kn, lr,
                             # book-keeping of x_step uses the gradient the drift just computed
                             n, q, ns, nd = _book(c, step, n, q, ns, nd, x, gx, p, data, dth,
                                                  burn, stat_every, thin, draws, sh, s1, s2, yq,
-                                                 so, obs, hrng, hwork)
+                                                 so, obs, hrng, hwork, proj)
                             nxt = min(ns, nd, step + CHECK_EVERY, upto)
                     if CORRECTED:
                         _em_corrected(x, p, data, rng, rs, FD_STEP, dt, scale, lr, SIGMA_VARIES, s_th, s_om, dth,
@@ -230,7 +231,7 @@ def sde_chunk(X, status, div_step, div_x, p, data, streams, d_theta, kc, kn, lr,
 @njit(cache=True, parallel=True)
 def sga_chunk(X, status, div_step, div_x, p, data, streams, d_theta, lr, batch_size, scheme, S, op, step0,
               n_steps, burn, stat_every, thin, r2max, draws, shift, acc_n, acc_s1, acc_s2,
-              acc_obs):
+              acc_obs, proj):
     """Advance every live chain by ``n_steps`` steps of stochastic descent–ascent (docs/theory.md §2)
     with the module's optimiser (``OPTIMIZER``, docs/theory.md §4b).
 
@@ -308,7 +309,7 @@ def sga_chunk(X, status, div_step, div_x, p, data, streams, d_theta, lr, batch_s
                                 _grad(x, p, data, gx)
                             n, q, ns, nd = _book(c, step, n, q, ns, nd, x, gx, p, data, dth,
                                                  burn, stat_every, thin, draws, sh, s1, s2, yq,
-                                                 so, obs, hrng, hwork)
+                                                 so, obs, hrng, hwork, proj)
                             nxt = min(ns, nd, step + CHECK_EVERY, upto)
                     pend, pend_g, pend_lin = _sga_step(x, x_old, s, p, data, rng, batch_size, scheme, lr, op, step,
                                                        dth, gx, gb, gc, hv, booked, so, ap, obs, stat_every,

@@ -106,7 +106,7 @@ def _store(c, X, states, rng, hrng, x):
 
 @cuda.jit(cache=not simulated())
 def sde_kernel(X, status, div_step, div_x, p, data, states, kc, kn, lr, scale, dt, use_b1, s_th, s_om, corrected,
-               varies, step0, n_steps, burn, stat_every, thin, r2max, draws, shift, acc_n, acc_s1, acc_s2, acc_obs):
+               varies, step0, n_steps, burn, stat_every, thin, r2max, draws, shift, acc_n, acc_s1, acc_s2, acc_obs, proj):
     """Advance chain ``c`` (this thread) by ``n_steps`` Euler–Maruyama steps (docs/theory.md §3, §4b),
     as the CPU ``sde_chunk`` does: ``x ← x + dt·b(x) + scale·P(L(x) z + γ H L(x) z′)``
     (``corrected``: the factor ``L + lr·M`` of plain SGDA, differentiating ``L`` where Σ
@@ -146,7 +146,7 @@ def sde_kernel(X, status, div_step, div_x, p, data, states, kc, kn, lr, scale, d
         if step == nxt:
             # book-keeping of x_step uses the gradient the drift just computed
             n, q, ns, nd = _book(c, step, n, q, ns, nd, x, gx, p, data, D_THETA, burn, stat_every, thin, draws,
-                                 sh, s1, s2, yq, so, obs, hrng, hwork)
+                                 sh, s1, s2, yq, so, obs, hrng, hwork, proj)
             nxt = min(ns, nd)
         if corrected:
             _em_corrected(x, p, data, rng, rs, FD_STEP, dt, scale, lr, varies, s_th, s_om, D_THETA, b, gx, u, v, w,
@@ -163,7 +163,7 @@ def sde_kernel(X, status, div_step, div_x, p, data, states, kc, kn, lr, scale, d
 
 @cuda.jit(cache=not simulated())
 def sga_kernel(X, status, div_step, div_x, p, data, states, lr, batch_size, scheme, S, op, step0, n_steps, burn,
-               stat_every, thin, r2max, draws, shift, acc_n, acc_s1, acc_s2, acc_obs):
+               stat_every, thin, r2max, draws, shift, acc_n, acc_s1, acc_s2, acc_obs, proj):
     """Advance chain ``c`` (this thread) by ``n_steps`` steps of stochastic descent–ascent
     (docs/theory.md §2) with the module's optimiser (docs/theory.md §4b), as the CPU
     ``sga_chunk`` does; ``scheme``: 0 SML, 1 ALT-D, 2 ALT-G; ``S`` the optimisers' states and
@@ -208,7 +208,7 @@ def sga_kernel(X, status, div_step, div_x, p, data, states, lr, batch_size, sche
             if booked:
                 _grad(x, p, data, gx)
             n, q, ns, nd = _book(c, step, n, q, ns, nd, x, gx, p, data, D_THETA, burn, stat_every, thin, draws,
-                                 sh, s1, s2, yq, so, obs, hrng, hwork)
+                                 sh, s1, s2, yq, so, obs, hrng, hwork, proj)
             nxt = min(ns, nd)
         pend, pend_g, pend_lin = _sga_step(x, x_old, s, p, data, rng, batch_size, scheme, lr, op, step, D_THETA, gx,
                                            gb, gc, hv, booked, so, ap, obs, stat_every, pend, pend_g, pend_lin)

@@ -6,7 +6,7 @@ Heap vectors of the run's dimension: one module serves every large d.
 import numpy as np
 from numba import njit
 
-from invariant.engine.templates._stub import N_S, Q_TRI
+from invariant.engine.templates._stub import MOMENTS, N_PROJ, N_S, Q_TRI
 
 # </header>
 
@@ -23,7 +23,10 @@ def _vec(d):
 
 @njit(cache=True, inline="always")
 def _tri(d):
-    return np.empty(d * (d + 1) // 2)
+    # the second-moment sums MOMENTS tracks (invariant.moments.tracked_size)
+    if MOMENTS == 0:
+        return np.empty(d * (d + 1) // 2)
+    return np.empty(d + N_PROJ * (N_PROJ + 1) // 2)
 
 
 @njit(cache=True, inline="always")
