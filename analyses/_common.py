@@ -54,12 +54,25 @@ def provenance() -> dict:
     return {"version": __version__, "commit": commit}
 
 
-def finish(out, name: str, res: dict, lines, t0: float) -> dict:
-    """Record the run time and provenance, write ``OUT/<name>.json``, print the conclusion and
-    what was written."""
+SMOKE = ("smoke test (--quick): a short run that checks the script end to end; its numbers are too "
+         "noisy for verdicts, so none is drawn (run without --quick for them)")
+
+
+def finish(out, name: str, res: dict, lines, t0: float, quick: bool) -> dict:
+    """Record the run time, provenance and mode, write ``OUT/<name>.json``, print the
+    conclusion and what was written.
+
+    With ``quick`` (a smoke test) the conclusion is neither printed nor stored: ``lines``
+    are replaced by :data:`SMOKE` in the output and in ``res["conclusion"]``, and the JSON
+    carries ``quick: true`` — short runs have once concluded the opposite of the full one.
+    """
     import json
 
     res["wall_seconds"] = time.perf_counter() - t0
+    res["quick"] = bool(quick)
+    if quick:
+        lines = [SMOKE]
+        res["conclusion"] = lines
     res.update(provenance())
     (out / f"{name}.json").write_text(json.dumps(res, indent=1, default=float))
     print("\n".join(lines))

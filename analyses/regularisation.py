@@ -171,7 +171,7 @@ def main(argv=None):
                                       + " (the conditions are those of the order-2 SDE, an approximation of the chains).")
         + " C3 fails throughout: the WGAN Dirac-GAN has no noise on θ (Σ_θ = 0), so uniqueness is not established by C3.")
     out_res = {"settings": {n: table(n, chains, t_end) for n in REGULARISERS}, "results": res, "conclusion": lines}
-    return finish(out, "regularisation", out_res, lines, t0)
+    return finish(out, "regularisation", out_res, lines, t0, args.quick)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,14 @@
 """Stationary moments of a run, each with its Monte Carlo standard error (docs/theory.md §4).
 
 The mean and covariance come from the engine's streaming accumulators (every post-burn-in
-step that was booked, all live chains).  Uncertainties:
+step that was booked, all live chains).  Uncertainties are those of these all-chain
+estimates (docs/theory.md §4.7):
 
-* ``mean_mcse`` from the effective sample size of the kept draws, ``sqrt(var / ESS)``
-  (arviz ``ess(method="mean")``); the kept draws are a thinned subset of the booked steps,
-  so this errs on the large side;
+* ``mean_mcse`` with ``mean_mcse_method``: ``"between_chains"`` — the spread of the live
+  chains' time means over their number, ``s/√n`` — when at least ``MIN_CHAINS_BETWEEN``
+  chains entered the mean; otherwise ``"ess_scaled"`` — ``sqrt(var / ESS)`` with the ESS of
+  the kept draws (Sokal's integrated time) scaled from the kept chains to every live chain
+  (:func:`mean_mcse`);
 * ``cov_mcse`` from the spread of the per-chain time covariances across independent chains,
   and ``trace_cov_mcse`` from the spread of their traces (the diagonal entries' errors are
   positively correlated: adding them in quadrature understates it, by ~1.4× on the default
@@ -21,8 +24,10 @@ from ._arviz import arviz as az
 from .diagnostics import effective_n
 
 DRIFT_Z = 4.0  # |z| of the half-vs-half drift test beyond which the law is still moving
+OSCILLATION_Z = 4.0  # z of the ensemble-mean variance test beyond which the chains move together
 RHAT_DISAGREE = 1.05  # with ≥ 25 ESS per chain, R-hat's own noise is below ~1.02
 MIN_ESS_PER_CHAIN = 25  # = chain length / (2 τ_int): below it the chain spans < 50 τ_int
+MIN_CHAINS_BETWEEN = 32  # the between-chain s/√n is then within ~13 % (1/√(2(n−1))) of its value
 
 
 @dataclass
@@ -32,6 +37,8 @@ class Moments:
     mean: np.ndarray
     mean_mcse: np.ndarray
     mean_mcse_between: np.ndarray
+    mean_mcse_ess: np.ndarray
+    mean_mcse_method: str
     cov: np.ndarray
     cov_mcse: np.ndarray
     trace_cov_mcse: float
@@ -64,14 +71,13 @@ def moments(result) -> Moments:
     keep = result.kept_alive
     if n_alive == 0 or keep.sum() == 0:
         nan = np.full(d, np.nan)
-        return Moments(mean, nan, nan, cov, np.full((d, d), np.nan), float("nan"), nan, nan,
+        return Moments(mean, nan, nan, nan, "none", cov, np.full((d, d), np.nan), float("nan"), nan, nan,
                        "not settled", "every chain diverged")
     ds = kept_dataset(result)
     ess = np.asarray(az.ess(ds, method="mean")["x"], dtype=float)
     with np.errstate(invalid="ignore"):
         rhat = np.asarray(az.rhat(ds)["x"], dtype=float) if keep.sum() > 1 else np.full(d, np.nan)
-    mean_mcse = np.sqrt(np.diag(cov) / ess)
-    between = result.chain_means()[alive].std(axis=0, ddof=1) / np.sqrt(n_alive) if n_alive > 1 else np.full(d, np.nan)
+    between, by_ess, method, se = mean_mcse(result, cov)
     covs = result.chain_covs()[alive]
     if n_alive > 1:
         cov_mcse = covs.std(axis=0, ddof=1) / np.sqrt(n_alive)
@@ -79,7 +85,54 @@ def moments(result) -> Moments:
     else:
         cov_mcse, trace_mcse = np.full((d, d), np.nan), float("nan")
     verdict, reason = _settled(result, ess)
-    return Moments(mean, mean_mcse, between, cov, cov_mcse, trace_mcse, ess, rhat, verdict, reason)
+    return Moments(mean, se, between, by_ess, method, cov, cov_mcse, trace_mcse, ess, rhat, verdict, reason)
+
+
+def mean_mcse(result, cov) -> tuple[np.ndarray, np.ndarray, str, np.ndarray]:
+    """Monte Carlo standard error of the all-chain stationary mean (docs/theory.md §4.7).
+
+    The reported mean averages every booked step of every live chain, so its error is that
+    of an average of ``n`` independent chains' time means.  Two estimates:
+
+    * between chains, ``s/√n`` with ``s`` the standard deviation of the live chains' time
+      means: it needs no model of the autocorrelation and measures exactly the quantity
+      reported, but its own relative error is ``≈ 1/√(2(n−1))``;
+    * ESS-scaled, ``sqrt(var · k / (ESS · n))``: the kept draws of the ``k`` kept live
+      chains give ``ESS`` effective draws (Sokal's integrated time,
+      :func:`~invariant.diagnostics.effective_n`, which follows oscillating
+      autocorrelations; arviz's Geyer truncation stops at their first negative lobe and
+      gives 1.4–1.6× this error on the default bilinear game under SML SGA at lr 0.1), so each chain carries
+      ``ESS/k`` and the ``n`` chains of the mean ``n·ESS/k``.  It is the error of a mean
+      over draws as far apart as the kept ones, not over every statistics step.
+
+    The reported error is the between-chain one when ``n ≥ MIN_CHAINS_BETWEEN`` (its own
+    error is then ≲ 13 %), otherwise the ESS-scaled one.
+
+    Parameters
+    ----------
+    result : RunResult
+    cov : ndarray (d, d)
+        The pooled stationary covariance.
+
+    Returns
+    -------
+    between, by_ess : ndarray (d,)
+        The two estimates (``between`` is NaN with a single live chain).
+    method : str
+        ``"between_chains"`` or ``"ess_scaled"``: which one is reported.
+    reported : ndarray (d,)
+    """
+    alive = result.alive & (result.acc_n > 1)
+    n = int(alive.sum())
+    x = result.draws[result.kept_alive]
+    ess = np.array([effective_n(x[:, :, i]) for i in range(x.shape[2])])
+    by_ess = np.sqrt(np.diag(cov) * x.shape[0] / (ess * n))
+    if n < 2:
+        return np.full_like(by_ess, np.nan), by_ess, "ess_scaled", by_ess
+    between = result.chain_means()[alive].std(axis=0, ddof=1) / np.sqrt(n)
+    if n >= MIN_CHAINS_BETWEEN:
+        return between, by_ess, "between_chains", between
+    return between, by_ess, "ess_scaled", by_ess
 
 
 def _settled(result, ess) -> tuple[str, str]:
@@ -114,6 +167,11 @@ def _settled(result, ess) -> tuple[str, str]:
     if not per_chain >= MIN_ESS_PER_CHAIN:
         return "too short to tell", (f"ESS per chain {per_chain:.1f} < {MIN_ESS_PER_CHAIN} (chains shorter than "
                                      f"~50 autocorrelation times); run longer")
+    zo = ensemble_oscillation(obs)
+    k = int(np.argmax(zo))
+    if zo[k] > OSCILLATION_Z:
+        return "not settled", (f"the ensemble mean of {names[k]} moves with time more than independent chains "
+                               f"allow (z = {zo[k]:.1f}): the chains oscillate or drift together")
     # long enough chains whose laws differ (cycles of different radii, several attractors)
     with np.errstate(invalid="ignore", divide="ignore"):
         rhat = np.asarray(az.rhat(az.convert_to_dataset({"o": obs}))["o"], dtype=float)
@@ -121,6 +179,47 @@ def _settled(result, ess) -> tuple[str, str]:
     if not rhat[j] <= RHAT_DISAGREE:
         return "not settled", f"chains settle to different laws: split R-hat of {names[j]} is {rhat[j]:.3g} > {RHAT_DISAGREE}"
     return "settled", f"no drift between halves (max |z| = {abs(z[i]):.1f}); ESS per chain ≥ {per_chain:.0f}"
+
+
+def ensemble_oscillation(obs) -> np.ndarray:
+    """z-score of a common motion of the chains in each observable (docs/theory.md §4.7).
+
+    Independent chains in their stationary law give an ensemble mean ``m(t)`` whose
+    periodogram ``I_m(f)`` is the chains' common spectrum ``S(f)`` over ``n``.  Chains that
+    oscillate (or drift) together — a phase-locked cycle, chains started at one point — add
+    a motion that averaging over chains does not remove; a sine of amplitude ``A`` adds
+    ``≈ T A²/4`` at its frequency.  ``S(f)`` is estimated from the residuals ``x_c(t) − m(t)``,
+    which the common motion does not reach (``2(n − 1)`` degrees of freedom), so that for
+    Gaussian noise ``n I_m(f) / Ŝ(f) ~ F(2, 2(n − 1))`` at each Fourier frequency
+    ``0 < f < 1/2``; the smallest tail probability, times the number of frequencies
+    (Bonferroni), is the ``p``-value, reported as the normal quantile ``z = Φ⁻¹(1 − p)``.
+
+    Parameters
+    ----------
+    obs : ndarray (chains, draws, k)
+        Kept draws of ``k`` observables, equally spaced in time.
+
+    Returns
+    -------
+    ndarray (k,)
+        ``z ≥ 0`` per observable (0 where there is nothing to test: fewer than two chains or
+        eight draws, a constant observable).
+    """
+    from scipy import stats
+
+    obs = np.asarray(obs, dtype=np.float64)
+    n, T, k = obs.shape
+    if n < 2 or T < 8:
+        return np.zeros(k)
+    m = obs.mean(axis=0)  # (T, k)
+    f = slice(1, (T + 1) // 2)  # Fourier frequencies strictly between 0 and Nyquist
+    i_m = np.abs(np.fft.rfft(m, axis=0)[f]) ** 2
+    s_hat = (np.abs(np.fft.rfft(obs - m, axis=1)[:, f]) ** 2).sum(axis=0) / (n - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = n * i_m / s_hat
+    p_f = stats.f.sf(np.where(np.isfinite(ratio), ratio, 0.0), 2, 2 * (n - 1))
+    p = np.clip(p_f.min(axis=0) * p_f.shape[0], 1e-300, 0.5)
+    return np.where(s_hat.min(axis=0) > 0, stats.norm.isf(p), 0.0)
 
 
 # --------------------------------------------------------------------------- densities

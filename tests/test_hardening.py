@@ -130,7 +130,7 @@ def test_numerical_warnings_of_the_analyses_stay_off_stderr(recwarn):
 
 def test_stat_every_default_leaves_two_samples():
     cfg = _default(t_end=0.06, t_burn=0.0, dt=0.01)
-    assert cfg.stat_every == 3  # 0.05 / dt = 5 would leave one sample in 6 steps
+    assert cfg.stat_every == 3  # 0.5 / dt = 50 would leave no sample in 6 steps
 
 
 def test_cost_warnings_name_chunks_and_keep_draws():
