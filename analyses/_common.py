@@ -1,6 +1,8 @@
 """What every analysis script shares: the package on the path, the command line, the output.
 
 Each script is run as ``python analyses/<name>.py [--out DIR] [--quick]`` from anywhere.
+Every JSON a script writes carries the package version, the commit and ``quick``; a
+``--quick`` run is a smoke test and draws no verdict (:func:`finish`).
 """
 from __future__ import annotations
 
@@ -12,19 +14,25 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the checkout's package, also when it is not installed
+SMOKE = ("smoke test (--quick): a short run that checks the script end to end; its numbers are too "
+         "noisy for verdicts, so none is drawn (run without --quick for them)")
 
 
 def start(doc: str, argv=None):
     """Parse ``--out`` (default ``analyses/out``) and ``--quick``; make the output folder.
 
-    Returns ``(args, out, t0)`` with ``t0`` the start time for the JSON's ``wall_seconds``.
+    With ``--quick`` the :data:`SMOKE` line comes first, so that what the script prints
+    while it runs reads as a smoke test.  Returns ``(args, out, t0)`` with ``t0`` the start
+    time for the JSON's ``wall_seconds``.
     """
     ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--out", default=str(ROOT / "analyses" / "out"), help="output folder")
-    ap.add_argument("--quick", action="store_true", help="short smoke run")
+    ap.add_argument("--quick", action="store_true", help="smoke test: short runs, no verdicts")
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.quick:
+        print(SMOKE, flush=True)
     return args, out, time.perf_counter()
 
 
@@ -52,10 +60,6 @@ def provenance() -> dict:
     if commit and git("status", "--porcelain", "--untracked-files=no"):
         commit += "+dirty"
     return {"version": __version__, "commit": commit}
-
-
-SMOKE = ("smoke test (--quick): a short run that checks the script end to end; its numbers are too "
-         "noisy for verdicts, so none is drawn (run without --quick for them)")
 
 
 def finish(out, name: str, res: dict, lines, t0: float, quick: bool) -> dict:

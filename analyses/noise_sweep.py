@@ -128,8 +128,9 @@ def one(s, lr, N, chains, seed):
     out["longrun"]["radians_per_decay_time_interval"] = list(rad_iv)
     print(f"  s = {s:<5.3g} lr/N = {lr / N:<8.4g} RMS distance at T = {rms:.3g} ± {rms_se:.2g}, |E x(T)| = {bias:.3g} ± {bias_se:.2g}; "
           f"tr Cov = {mo.trace_cov:.3g} ± {mo.trace_cov_mcse:.2g} ({mo.verdict}); κ = {est.rate:.3g} "
-          f"[{est.interval[0]:.3g}, {est.interval[1]:.3g}] (linear {lin['kappa']:.3g}), frequency {fk['frequency'] if fk['frequency'] is not None else float('nan'):.3g} "
-          f"(linear {lin['frequency']:.3g})  ({out['seconds']:.0f} s)", flush=True)
+          f"[{est.interval[0]:.3g}, {est.interval[1]:.3g}] (linear {lin['kappa']:.3g}), frequency {freq if freq is not None else float('nan'):.3g} "
+          f"(linear {lin['frequency']:.3g}), {rad if rad else float('nan'):.2g} [{rad_iv[0]:.2g}, {rad_iv[1]:.2g}] rad per decay time "
+          f"({out['seconds']:.0f} s)", flush=True)
     return out
 
 

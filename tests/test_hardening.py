@@ -45,7 +45,9 @@ def _files(folder: Path) -> dict:
 def finished(tmp_path_factory):
     """A finished tiny run (checkpoint.npz kept): copy it before damaging it."""
     base = tmp_path_factory.mktemp("finished")
-    cfg = _config(base)
+    # statistics every 5 steps (not the default 50): config.json stays valid when a test
+    # edits dt or dynamics, so that the refusal names the edited key
+    cfg = _config(base, "t_burn = 0.5", "t_burn = 0.5\nstat_every = 5")
     assert cli.main(["run", str(cfg), "--out", str(base / "run"), "--no-progress"]) == 0
     return cfg, base / "run"
 
