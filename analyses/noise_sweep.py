@@ -292,12 +292,12 @@ def main(argv=None):
                     "lr/N changes more than the width here; see the figure."))
     def turns(r):  # ν/κ with its 95 % interval
         v, (lo, hi) = r["longrun"]["radians_per_decay_time"], r["longrun"]["radians_per_decay_time_interval"]
-        return f"{v:.2g} [{lo:.2g}, {hi:.2g}]" if v else "no"
+        return f"turn {v:.2g} [{lo:.2g}, {hi:.2g}] rad per decay time" if v else "do not rotate (none fitted)"
 
     near_opt = abs(np.log(sm["s"] / np.sqrt(2))) <= np.log(np.sqrt(2)) + 1e-9
     lines.append("Verdict: " + (
-        f"U-shape shown (z = {z_lo:.1f}, {z_hi:.1f}): at low background noise the chains turn {turns(s0)} rad per decay time "
-        f"(residual oscillation; {kap(s0)}), at high noise {turns(s1)} rad and relax slowly ({kap(s1)}); the best "
+        f"U-shape shown (z = {z_lo:.1f}, {z_hi:.1f}): at low background noise the chains {turns(s0)} "
+        f"(residual oscillation; {kap(s0)}), at high noise they {turns(s1)} and relax slowly ({kap(s1)}); the best "
         f"s ≈ {sm['s']:.3g} " + ("lies within a grid step of" if near_opt else "is away from")
         + " the linearised optimum s = √2 (a = 1)"
         + (", while the long-run width stays set by lr/N." if z_tr < Z else
