@@ -24,7 +24,7 @@ from ._arviz import arviz as az
 from .diagnostics import effective_n
 
 DRIFT_Z = 4.0  # |z| of the half-vs-half drift test beyond which the law is still moving
-OSCILLATION_Z = 4.0  # z of the ensemble-mean variance test beyond which the chains move together
+OSCILLATION_Z = 4.0  # z of the ensemble mean's periodogram test beyond which the chains move together
 RHAT_DISAGREE = 1.05  # with ≥ 25 ESS per chain, R-hat's own noise is below ~1.02
 MIN_ESS_PER_CHAIN = 25  # = chain length / (2 τ_int): below it the chain spans < 50 τ_int
 MIN_CHAINS_BETWEEN = 32  # the between-chain s/√n is then within ~13 % (1/√(2(n−1))) of its value
@@ -101,12 +101,12 @@ def mean_mcse(result, cov) -> tuple[np.ndarray, np.ndarray, str, np.ndarray]:
       chains give ``ESS`` effective draws (Sokal's integrated time,
       :func:`~invariant.diagnostics.effective_n`, which follows oscillating
       autocorrelations; arviz's Geyer truncation stops at their first negative lobe and
-      gives 1.4–1.6× this error on the default bilinear game under SML SGA at lr 0.1), so each chain carries
-      ``ESS/k`` and the ``n`` chains of the mean ``n·ESS/k``.  It is the error of a mean
-      over draws as far apart as the kept ones, not over every statistics step, and like
-      any ESS it needs chains of ≳ 50 integrated times (``MIN_ESS_PER_CHAIN``; shorter ones
-      are "too short to tell"): 8 chains of 30 time units of the default bilinear game
-      gave z-scores against the exact mean up to 7.
+      gives 1.4–1.6× this error on the default bilinear game under SML SGA at lr 0.1), so
+      each chain carries ``ESS/k`` and the ``n`` chains of the mean ``n·ESS/k``.  It is the
+      error of a mean over draws as far apart as the kept ones, not over every statistics
+      step, and like any ESS it needs chains of ≳ 50 integrated times
+      (``MIN_ESS_PER_CHAIN``; shorter ones are "too short to tell"): 8 chains of 30 time
+      units of the default bilinear game gave z-scores against the exact mean up to 7.
 
     The reported error is the between-chain one when ``n ≥ MIN_CHAINS_BETWEEN`` (its own
     error is then ≲ 13 %), otherwise the ESS-scaled one.
@@ -147,7 +147,10 @@ def _settled(result, ess) -> tuple[str, str]:
     when the chains are shorter than ~50 integrated autocorrelation times (per-chain ESS
     below ``MIN_ESS_PER_CHAIN``, emcee's rule): then neither that test nor split R-hat —
     which for autocorrelated chains is ≈ 1 + 1/(2·ESS per chain) — can be trusted.
-    With long enough chains, split R-hat (coordinates and |x|²) above ``RHAT_DISAGREE``
+    With long enough chains, ``"not settled"`` when the chains move together: the ensemble
+    mean of a coordinate or of |x|² varies with time beyond what independent chains allow
+    (:func:`ensemble_oscillation` above ``OSCILLATION_Z``: a phase-locked cycle, a common
+    drift).  Then split R-hat (coordinates and |x|²) above ``RHAT_DISAGREE``
     means the chains settle to different laws: ``"not settled"``.  Otherwise ``"settled"``.
     """
     if result.n_diverged == result.config.chains:
