@@ -264,7 +264,7 @@ def main(argv=None):
                     if shown else f"the simulated chains do not show it at these run lengths (|z| ≤ {Z_SIGNIFICANT:g})."))
     res["conclusion"] = lines
     # the trajectories are long lists: keep them, they are the figure's data
-    return finish(out, "alt_vs_sml", res, lines, t0)
+    return finish(out, "alt_vs_sml", res, lines, t0, args.quick)
 
 
 if __name__ == "__main__":

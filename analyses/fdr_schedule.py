@@ -204,7 +204,7 @@ def main(argv=None):
                else "")
         )
     results["conclusion"] = lines
-    return finish(out, "fdr_schedule", results, lines, t0)
+    return finish(out, "fdr_schedule", results, lines, t0, args.quick)
 
 
 if __name__ == "__main__":

@@ -190,7 +190,7 @@ def main(argv=None):
                  f"halves of the run are W1 = {wd['generated_vs_data']['w1_between_halves']:.3g} apart "
                  f"({wd['generated_vs_data']['w1_between_halves'] / wd['generated_vs_data']['w1']:.0%} of their distance to the data).")
     res = {"results": results, "conclusion": lines}
-    return finish(out, "mlp_strategies", res, lines, t0)
+    return finish(out, "mlp_strategies", res, lines, t0, args.quick)
 
 
 if __name__ == "__main__":

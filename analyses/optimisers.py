@@ -244,13 +244,10 @@ def main(argv=None):
     for game in GAMES:
         results[game] = {o: run_one(game, o, args.quick) for o in OPTIMIZERS}
     figure(results, out / "optimisers.png")
-    if args.quick:
-        lines = ["quick mode: a smoke run, no verdicts."]
-    else:
-        lines = conclusions(results)
+    lines = [] if args.quick else conclusions(results)
     res = {"settings": {g: {"config": v[0], "simulation": v[2] if args.quick else v[1]} for g, v in GAMES.items()},
-           "quick": bool(args.quick), "results": results, "conclusion": lines}
-    return finish(out, "optimisers", res, lines, t0)
+           "results": results, "conclusion": lines}
+    return finish(out, "optimisers", res, lines, t0, args.quick)
 
 
 if __name__ == "__main__":

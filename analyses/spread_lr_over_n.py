@@ -191,7 +191,7 @@ def main(argv=None):
     res = {"setting": {"game": base.resolved["game"], "scheme": "alt-d", "dynamics": "sga", "chains": chains, "t_end": t_end,
                        "t_burn": 40.0}, "runs": rows, "fit": fit, "fit_with_lr_correction": fit2, "fit_small_half": fit_small, "same_ratio_pairs": pairs,
            "conclusion": lines}
-    return finish(out, "spread_lr_over_n", res, lines, t0)
+    return finish(out, "spread_lr_over_n", res, lines, t0, args.quick)
 
 
 if __name__ == "__main__":

@@ -140,7 +140,7 @@ def main(argv=None):
                  + (f"; not consistent: {', '.join(bad)}." if bad else "."))
     figure(results, out / "weak_orders.png")
     out_res = {"results": results, "conclusion": lines}
-    return finish(out, "weak_orders", out_res, lines, t0)
+    return finish(out, "weak_orders", out_res, lines, t0, args.quick)
 
 
 if __name__ == "__main__":

@@ -62,7 +62,7 @@ from . import config as config_mod
 from .engine import run as run_mod
 from .engine import pcg64
 from .engine.scratch import borrowed
-from .bench_timing import REPEATS, measure
+from .bench_timing import REPEATS, STAT_EVERY, measure
 from .engine.build import STANDARD_OBSERVABLES, kernels
 
 DT = 0.01
@@ -101,7 +101,8 @@ class Case:
             "game": self.table,
             "training": {"scheme": "sml", "lr": LR, "batch_size": BATCH_SIZE},
             "simulation": {"order": 1, "chains": chains, "t_end": 10.0, "t_burn": 0.0, "dt": DT,
-                           "seed": seed, "keep_draws": 2, "keep_chains": 1},
+                           "seed": seed, "keep_draws": 2, "keep_chains": 1,
+                           "stat_every": STAT_EVERY},
         })
 
     def initial_state(self, chains: int, seed: int = SEED) -> np.ndarray:

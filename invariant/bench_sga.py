@@ -31,7 +31,7 @@ import numpy as np
 from numba import carray, njit, prange
 
 from . import config as config_mod
-from .bench_timing import measure
+from .bench_timing import STAT_EVERY, measure
 from .engine import pcg64
 from .engine import run as run_mod
 from .engine.build import Hook, kernels, observable_names
@@ -69,7 +69,8 @@ class SgaCase:
             "game": self.table,
             "training": {"scheme": "sml", "lr": LR, "batch_size": BATCH_SIZE, **OPTIMIZERS[self.name]},
             "simulation": {"dynamics": "sga", "chains": chains, "t_end": 10.0, "t_burn": 0.0,
-                           "seed": seed, "keep_draws": 2, "keep_chains": 1},
+                           "seed": seed, "keep_draws": 2, "keep_chains": 1,
+                           "stat_every": STAT_EVERY},
         })
 
     def initial_state(self, chains: int, seed: int = SEED) -> np.ndarray:

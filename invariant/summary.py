@@ -49,6 +49,8 @@ def stationary_section(m: Moments) -> dict:
         "mean": m.mean,
         "mean_mcse": m.mean_mcse,
         "mean_mcse_between_chains": m.mean_mcse_between,
+        "mean_mcse_method": m.mean_mcse_method,
+        "mean_mcse_ess": m.mean_mcse_ess,
         "cov": m.cov,
         "cov_mcse": m.cov_mcse,
         "trace_cov": m.trace_cov,

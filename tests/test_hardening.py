@@ -45,7 +45,9 @@ def _files(folder: Path) -> dict:
 def finished(tmp_path_factory):
     """A finished tiny run (checkpoint.npz kept): copy it before damaging it."""
     base = tmp_path_factory.mktemp("finished")
-    cfg = _config(base)
+    # statistics every 5 steps (not the default 50): config.json stays valid when a test
+    # edits dt or dynamics, so that the refusal names the edited key
+    cfg = _config(base, "t_burn = 0.5", "t_burn = 0.5\nstat_every = 5")
     assert cli.main(["run", str(cfg), "--out", str(base / "run"), "--no-progress"]) == 0
     return cfg, base / "run"
 
@@ -130,7 +132,7 @@ def test_numerical_warnings_of_the_analyses_stay_off_stderr(recwarn):
 
 def test_stat_every_default_leaves_two_samples():
     cfg = _default(t_end=0.06, t_burn=0.0, dt=0.01)
-    assert cfg.stat_every == 3  # 0.05 / dt = 5 would leave one sample in 6 steps
+    assert cfg.stat_every == 3  # 0.5 / dt = 50 would leave no sample in 6 steps
 
 
 def test_cost_warnings_name_chunks_and_keep_draws():
