@@ -57,7 +57,7 @@ from numba import njit, prange, types
 from numba.extending import overload
 from numba.typed import List
 
-from . import bench_sga
+from . import bench_mlp, bench_sga
 from . import config as config_mod
 from .engine import run as run_mod
 from .engine import pcg64
@@ -420,8 +420,10 @@ def _bare_bilinear(X, C, CT, lam, gam, a, b, LtT, LoT, dt, scale, n_steps, strea
         _close(streams, np.int64(blk), rng)
 
 
-def run(quick: bool = False) -> dict:
-    """Measure the engine and the baselines on every case (docs/design.md ◆ bench JSON)."""
+def run(quick: bool = False, mlp: bool | None = None) -> dict:
+    """Measure the engine and the baselines on every case (docs/design.md ◆ bench JSON); the
+    MLP GAN against PyTorch (:mod:`invariant.bench_mlp`) unless ``mlp`` is false (default: not in
+    quick mode, whose timings are for tests)."""
     target = 0.05 if quick else 0.3
     cases = []
     for case in (dirac_case(), bilinear_case()):
@@ -439,7 +441,9 @@ def run(quick: bool = False) -> dict:
             })
     dirac = dirac_case()
     sga = bench_sga.run_cases(dirac.name, dirac.table, target)
-    return {"cases": cases, "formula": formula_vs_hand(target), "optimizer_cases": sga, "machine": machine(),
+    mlp_cases = [bench_mlp.run(target)] if (not quick if mlp is None else mlp) else []
+    return {"cases": cases, "formula": formula_vs_hand(target), "optimizer_cases": sga, "mlp_cases": mlp_cases,
+            "machine": machine(),
             "quick": bool(quick),
             "settings": {"dt": DT, "lr": LR, "batch_size": BATCH_SIZE, "order": 1,
                          "stat_every": dirac.config(2).stat_every,
@@ -470,6 +474,7 @@ TARGETS = (
     ("engine >= 2x numpy, 2-D, 4096 chains", "cases", 2, 4096, "ratio_vs_numpy", 2.0),
     ("engine >= 0.8x bare numba, every case", "cases", None, None, "ratio_vs_bare", 0.8),
     ("SGA engine >= 0.8x bare numba, every optimiser case", "optimizer_cases", None, None, "ratio_vs_bare", 0.8),
+    ("MLP GAN SGA engine >= 3x PyTorch per chain-step", "mlp_cases", None, None, "ratio_vs_torch", bench_mlp.TARGET),
 )
 
 FORMULA_TARGET = 0.8
@@ -481,7 +486,7 @@ def targets(report: dict) -> list[dict]:
     out = []
     for what, where, dim, chains, key, low in TARGETS:
         rows = [c for c in report.get(where, [])
-                if (dim is None or c["dim"] == dim) and (chains is None or c["chains"] == chains)]
+                if (dim is None or c["dim"] == dim) and (chains is None or c["chains"] == chains) and key in c]
         if not rows:
             continue
         worst = min(c[key] for c in rows)
@@ -549,6 +554,13 @@ def print_table(report: dict, file=None) -> None:
         for c in report["optimizer_cases"]:
             print(f"{c['name']:<30}{c['dim']:>4}{c['chains']:>8}{c['steps']:>10}{c['engine']:>11.3g}"
                   f"{c['bare_numba']:>12.3g}{c['ratio_vs_bare']:>8.2f}x", file=file)
+    for c in report.get("mlp_cases", []):
+        line = (f"MLP GAN SGA ({c['name']}, d = {c['dim']}, batch {c['batch_size']}, {c['chains']} chains): engine "
+                f"{c['engine']:.3g} chain-steps/s")
+        if "ratio_vs_torch" in c:
+            line += (f", torch loop {c['torch_loop']:.3g}, torch batched {c['torch_batched']:.3g} "
+                     f"(torch {c['torch']}): {c['ratio_vs_torch']:.2f}x the faster")
+        print(line + (f"; {c['note']}" if c.get("note") else ""), file=file)
     for tg in targets(report):
         print(f"{'met    ' if tg['met'] else 'NOT met'}  {tg['target']}: worst {tg['value']:.2f}x",
               file=file)

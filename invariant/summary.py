@@ -79,6 +79,10 @@ def build(result, moments: Moments) -> dict:
     }
 
 
+CONDITIONS_D_MAX = 256
+"""Largest state dimension whose conditions ``invariant run`` checks before simulating."""
+
+
 def conditions_section(cfg) -> dict:
     """``conditions.*`` of summary.json (docs/design.md ◆) for a validated config: C1–C4 of docs/theory.md §4
     on the SDE it selects, computed before any simulation (:func:`invariant.conditions.check_config`).
@@ -87,6 +91,11 @@ def conditions_section(cfg) -> dict:
     ``error``) rather than stopping the run; a bad ``[conditions]`` entry raises ConfigError.
     """
     opt = cfg.scheme.optimizer
+    if cfg.game.d > CONDITIONS_D_MAX:
+        return {"verdict": "not established",
+                "reason": f"not checked before the run: d = {cfg.game.d} > {CONDITIONS_D_MAX}, where the search's "
+                          "d × d diffusion matrices and their spectra at every point take minutes; "
+                          "`invariant check` runs it on demand"}
     if cfg.scheme.order not in SDE_ORDERS.get(opt.name, ()):
         return {"verdict": "not applicable", "reason": f"optimizer = {opt.name!r} has no SDE here "
                                                        "(docs/theory.md §4b): the conditions are an SDE's"}
@@ -158,6 +167,11 @@ def longrun_sections(result, moments: Moments, out=None, progress: bool = False)
 def _no_sde(cfg) -> str:
     """Why the Fokker–Planck density of the run's SDE cannot be solved for, or ''."""
     opt = cfg.scheme.optimizer
+    if cfg.game.d > CONDITIONS_D_MAX:
+        return {"verdict": "not established",
+                "reason": f"not checked before the run: d = {cfg.game.d} > {CONDITIONS_D_MAX}, where the search's "
+                          "d × d diffusion matrices and their spectra at every point take minutes; "
+                          "`invariant check` runs it on demand"}
     if cfg.scheme.order not in SDE_ORDERS.get(opt.name, ()):
         return f"optimizer = {opt.name!r} has no SDE of order {cfg.scheme.order} (docs/theory.md §4b)"
     if opt.name == "consensus":

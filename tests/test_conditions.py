@@ -299,7 +299,8 @@ def test_resolved_config_round_trips():
 
 # --------------------------------------------------------------------------- the command
 def _configs():
-    return sorted(DATA.glob("*.toml"))
+    # mlp_ring8.toml (d = 1213) is left out: its search takes minutes (summary.CONDITIONS_D_MAX)
+    return [p for p in sorted(DATA.glob("*.toml")) if p.name != "mlp_ring8.toml"]
 
 
 @pytest.mark.parametrize("path", _configs(), ids=lambda p: p.name)

@@ -143,8 +143,10 @@ def kalman(A, S, rel_err: float = 0.0) -> Kalman:
     S = np.asarray(S, dtype=np.float64).reshape(A.shape[0], -1)
     d = A.shape[0]
     nA, nS = float(np.linalg.norm(A, 2)), float(np.linalg.norm(S, 2))
-    blocks = [S / nS if nS > 0 else S]
     Ah = A / nA if nA > 0 else A
+    if d * d * S.shape[1] > KALMAN_DENSE_MAX:
+        return _kalman_krylov(Ah, S / nS if nS > 0 else S, rel_err)
+    blocks = [S / nS if nS > 0 else S]
     for _ in range(d - 1):
         blocks.append(Ah @ blocks[-1])
     K = np.hstack(blocks)
@@ -154,6 +156,39 @@ def kalman(A, S, rel_err: float = 0.0) -> Kalman:
         return Kalman(0, 0.0, tol, d)
     rel = sv / sv[0]
     return Kalman(int(np.sum(rel > tol)), float(rel[d - 1]) if rel.size >= d else 0.0, tol, d)
+
+
+KALMAN_DENSE_MAX = 2**24
+"""Entries of ``[S, AS, …, A^{d−1}S]`` above which :func:`kalman` grows the Krylov space instead
+(a 1213-parameter GAN's matrix would hold 1.8e9)."""
+
+
+def _kalman_krylov(Ah, Sh, rel_err: float) -> Kalman:
+    """:func:`kalman` for large ``d``: an orthonormal basis of ``span[S, AS, A²S, …]`` grown one
+    power at a time (only the directions each power adds are multiplied again), stopped when
+    a power adds none; O(d²) memory.  A direction counts when its part outside the basis
+    exceeds the dense test's tolerance relative to the largest column; ``s_min`` is the
+    smallest such relative part (0 unless the rank is ``d``)."""
+    d = Ah.shape[0]
+    tol = (d * d + d) * np.finfo(float).eps + d * rel_err
+    scale = float(np.linalg.norm(Sh, 2))
+    if scale == 0.0:
+        return Kalman(0, 0.0, tol, d)
+    Q = np.zeros((d, 0))
+    new, s_min = Sh, 1.0
+    for _ in range(d):
+        new = new - Q @ (Q.T @ new)
+        U, sv, _ = np.linalg.svd(new, full_matrices=False)
+        keep = sv / scale > tol
+        if not keep.any():
+            break
+        s_min = min(s_min, float(sv[keep][-1] / scale))
+        Q = np.hstack([Q, U[:, keep]])
+        if Q.shape[1] >= d:
+            break
+        new = Ah @ U[:, keep] * sv[keep]
+    rank = min(Q.shape[1], d)
+    return Kalman(rank, s_min if rank == d else 0.0, tol, d)
 
 
 def controllable(A, D) -> bool:
