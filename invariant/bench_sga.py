@@ -90,7 +90,9 @@ class EngineSga:
         chains = X0.shape[0]
         self.cfg = cfg = case.config(chains, seed)
         game = cfg.game
-        self.kernels = kernels(game.kernels, game.d, game.d_theta, optimizer=cfg.scheme.optimizer.name)
+        # the module of the run's moments: its D_TRI sums must be those of the state's acc_s2
+        self.kernels = kernels(game.kernels, game.d, game.d_theta, optimizer=cfg.scheme.optimizer.name,
+                               moments=cfg.moments)
         self.state = run_mod._fresh_state(cfg, len(observable_names(cfg.dynamics, Hook())))
         self.state["X"][:] = X0
         self.streams = pcg64.streams(pcg64.generators(np.random.SeedSequence(seed), chains))
