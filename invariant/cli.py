@@ -278,8 +278,13 @@ def _print_longrun(longrun) -> None:
         _say(f"  Fokker–Planck {fp['grid'][0]}×{fp['grid'][1]}: gap {fp['gap']:.4g}, "
              f"L1 to the draws {fp['l1']:.3g} (noise floor {fp['l1_noise']:.3g})")
     gen = (longrun["strategies"] or {}).get("generated")
-    if gen:
+    if gen and "w1" in gen:  # 1-D data
         _say(f"  generated vs data: W1 = {gen['w1']:.3g} ± {gen['w1_se']:.2g}, KS = {gen['ks']:.3g} ± {gen['ks_se']:.2g}")
+    if gen and "modes_covered" in gen:  # data with known modes
+        _say(f"  modes covered {gen['modes_covered']:.2f} ± {gen['modes_covered_se']:.2f} of {gen['n_modes']}, "
+             f"high-quality fraction {gen['high_quality_fraction']:.3f} ± {gen['high_quality_fraction_se']:.3f}, "
+             f"mode KL {gen['mode_kl']:.3f} ± {gen['mode_kl_se']:.3f}, mode hops per unit time "
+             f"{gen['mode_hops_per_unit_time']:.3f} ± {gen['mode_hops_per_unit_time_se']:.3f}")
 
 
 def _check(args) -> int:

@@ -186,6 +186,23 @@ def _checks(rate: float, mu2: complex, frac: float) -> list:
     return out
 
 
+EDMD_D_MAX = 64
+"""Largest state dimension whose coordinates are EDMD's basis; above it, linear projections."""
+EDMD_PROJECTIONS = 16
+
+
+def _reduced(result, x) -> np.ndarray:
+    """The draws ``x`` (chains, n, d) on ``EDMD_PROJECTIONS`` directions: the run's tracked
+    projections ``P`` (``moments = "projections"``) where it has that many, else the leading
+    principal axes of the pooled draws; a slow mode is still seen unless it is orthogonal
+    to all of them (docs/theory.md §4.6)."""
+    P = np.asarray(getattr(result, "proj", np.zeros((0, x.shape[-1]))))
+    if P.shape[0] < EDMD_PROJECTIONS:
+        flat = x.reshape(-1, x.shape[-1])
+        P = np.linalg.svd(flat - flat.mean(0), full_matrices=False)[2]
+    return x @ P[:EDMD_PROJECTIONS].T
+
+
 def spectral_rate(result, lag: float | None = None, degree: int | None = None, level: float = 0.95,
                   n_boot: int = 200, seed: int = 0, rate_hint: float | None = None) -> RateEstimate:
     """κ from an EDMD estimate of the transition operator at a lag (method 3).
@@ -226,6 +243,9 @@ def spectral_rate(result, lag: float | None = None, degree: int | None = None, l
     C, n, d = x.shape
     if C < 2 or n < 8:
         return failed("spectral", level, "fewer than two live kept chains or 8 draws")
+    reduced = d > EDMD_D_MAX
+    if reduced:
+        x, d = _reduced(result, x), EDMD_PROJECTIONS
     if lag is None:
         lag = 1.0 / rate_hint if rate_hint and np.isfinite(rate_hint) and rate_hint > 0 else 5 * dt
     k = int(min(max(1, round(lag / dt)), n // 4))
@@ -234,7 +254,8 @@ def spectral_rate(result, lag: float | None = None, degree: int | None = None, l
     rate, interval, mu2, mu, frac = edmd_rate(x, dt, k, degree, level, n_boot, rng)
     n_basis = math.comb(d + degree, degree)
     problems = _checks(rate, mu2, frac)
-    notes = [f"EDMD on {n_basis} monomials of degree ≤ {degree}, lag {tau:.3g}", *problems]
+    notes = [f"EDMD on {n_basis} monomials of degree ≤ {degree}"
+             + (f" of {d} linear projections of the state" if reduced else "") + f", lag {tau:.3g}", *problems]
     freq = _edmd_frequency(x, dt, k, degree, mu2)
     details = {"lag": tau, "degree": degree, "n_basis": n_basis, "lambda2": mu2,
                "frequency": freq, "eigenvalues": mu[np.argsort(-np.abs(mu))][:8], "bootstrap_ok": frac}
