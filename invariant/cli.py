@@ -337,8 +337,11 @@ def _print_run(result, m, out) -> None:
         first = min(result.divergences(), key=lambda d: d["t"])
         _say(f"  {result.n_diverged} chain(s) diverged and were excluded (first: chain {first['chain']} at t = {first['t']:.4g})")
     with np.printoptions(precision=4, suppress=True):
-        for name, mu, se in zip(result.game.param_names, m.mean, m.mean_mcse):
+        shown = 12  # a network's thousand parameters are in summary.json, not on the terminal
+        for name, mu, se in list(zip(result.game.param_names, m.mean, m.mean_mcse))[:shown]:
             _say(f"  E[{name}] = {mu: .4g} ± {se:.2g}")
+        if result.game.d > shown:
+            _say(f"  … and {result.game.d - shown} more parameters (summary.json: stationary.mean)")
     _say(f"  tr Cov = {m.trace_cov:.4g} ± {m.trace_cov_mcse:.2g}")
     _say(f"  {m.verdict}: {m.reason}")
     _say(f"  wrote {out}/summary.json, {out}/chains.nc")
