@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from _common import finish, provenance, save, start  # noqa: E402  (puts the package on the path)
+from _common import finish, save, start  # noqa: E402  (puts the package on the path)
 
 from invariant import config, engine, strategies  # noqa: E402
 
@@ -136,16 +136,15 @@ def main(argv=None) -> dict:
               f"{r['mode_kl_se']:.3f}, hops/t {r['mode_hops_per_unit_time']:.3f} ± "
               f"{r['mode_hops_per_unit_time_se']:.3f}, diverged {r['diverged']}", flush=True)
     game = setup_config("vanilla", iterations, chains, 0).game
-    res = {**provenance(), "quick": quick, "iterations": iterations, "chains": chains, "nets": NETS,
+    res = {"iterations": iterations, "chains": chains, "nets": NETS,
            "setups": {k: {"game": SETUPS[k][0], "training": SETUPS[k][1]} for k in SETUPS}, "results": rows}
     lines = []
-    if quick:
-        lines.append("smoke test (--quick): too few iterations and chains for a verdict")
-    else:
+    if not quick:  # a smoke test draws no verdict (finish prints the smoke-test line)
         text, res["verdict"] = verdict(rows)
         lines.append(text)
+        res["conclusion"] = lines
     plot(game.dataset.samples, game.dataset.modes, samples, rows, out / "mode_collapse.png")
-    return finish(out, "mode_collapse", res, lines, t0)
+    return finish(out, "mode_collapse", res, lines, t0, quick)
 
 
 if __name__ == "__main__":
