@@ -45,7 +45,9 @@ def _offsets(p):
 
 @_helper
 def _drift_terms(x, p, data, out):
-    # out += ∇g(x) − ξ, i.e. the population gradient added to the noise already in out
+    # out += ∇g(x): the population gradient added to what out holds (a minibatch's noise);
+    # the ω block goes through slices from 0: an index dt + j may be negative as far as numba
+    # knows, and its wraparound select turns the vectorised loop into gathers and scatters
     dt, do, a0, b0, ct0, lt0, lo0 = _offsets(p)
     lam = p[2]
     gam = p[3]
@@ -123,21 +125,9 @@ def loss_with_grad(x, gx, p, data):
 
 @_kernel
 def grad(x, p, data, out):
-    dt, do, a0, b0, ct0, lt0, lo0 = _offsets(p)
-    lam = p[2]
-    gam = p[3]
-    pa = p[a0: a0 + dt]
-    pb = p[b0: b0 + do]
-    # the ω block through slices from 0: an index dt + j may be negative as far as numba
-    # knows, and its wraparound select turns the vectorised loop into gathers and scatters
-    om = x[dt:]
-    oo = out[dt:]
-    for i in range(dt):
-        out[i] = lam * x[i] + pa[i]
-    for j in range(do):
-        oo[j] = -gam * om[j] + pb[j]
-    _add_C_omega(data, dt, do, ct0, x, out)
-    _add_Ct_theta(data, dt, do, x, out)
+    for i in range(out.shape[0]):
+        out[i] = 0.0
+    _drift_terms(x, p, data, out)
 
 
 @_kernel
