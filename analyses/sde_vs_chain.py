@@ -27,6 +27,11 @@ Setup and method.
   fit_order``) weights by the standard errors and leaves out the learning rates whose error
   is within 2 standard errors of zero — there the Monte Carlo noise floor stops the ladder.
 
+The claim tells order 1 from order 2, so the verdict asks on which side of 1.5 the fitted
+order's 95 % interval lies: wholly below, order 1 is shown; wholly above, order 2; across 1.5,
+or no fit, "not shown".  (Over a finite ladder of learning rates the fitted slope is not the
+asymptotic order: the bilinear order-1 error's is 1.08 [1.03, 1.13], with O(η²) terms in it.)
+
 Writes ``OUT/sde_vs_chain.json`` (with the package version and commit) and
 ``OUT/sde_vs_chain.png``; prints the fitted orders, and, except in ``--quick`` mode (a smoke
 test, no verdicts), whether each is consistent with the claim.
@@ -94,6 +99,14 @@ def dirac_monte_carlo(lrs, chains, t_end, dt):
               + "; ".join(f"{k} {100 * v['rel_error']:+.2f} ± {100 * v['rel_error_se']:.2f} %"
                           for k, v in row["sde"].items()), flush=True)
     return rows
+
+
+def shown_order(interval):
+    """1 or 2 where the fitted order's interval lies wholly on one side of 1.5, else None."""
+    lo, hi = interval
+    if lo is None:
+        return None
+    return 1 if hi < 1.5 else 2 if lo > 1.5 else None
 
 
 def fits(rows, mc: bool) -> dict:
@@ -168,11 +181,13 @@ def main(argv=None):
         verdicts = {}
         for name, fit in (("bilinear", fb), ("dirac_r1", fd)):
             for label, f in fit.items():
-                lo, hi = f["order_interval"]
-                verdicts[f"{name}: {label}"] = None if lo is None else bool(lo <= f["expected"] <= hi)
+                shown = shown_order(f["order_interval"])
+                verdicts[f"{name}: {label}"] = {"expected": f["expected"], "shown": shown,
+                                                "consistent": None if shown is None else shown == f["expected"]}
         res["verdicts"] = verdicts
-        lines += [f"  {k}: expected order {EXPECTED[k.split(': ')[1]]} "
-                  + ("within the interval" if v else "not within the interval" if v is not None else "not fitted")
+        lines += [f"  {k}: expected order {v['expected']}: "
+                  + ("not shown (interval across 1.5, or no fit)" if v["shown"] is None
+                     else f"order {v['shown']} shown" + ("" if v["consistent"] else ", AGAINST the claim"))
                   for k, v in verdicts.items()]
     return finish(out, "sde_vs_chain", res, lines, t0, args.quick)
 

@@ -57,7 +57,7 @@ from numba import njit, prange, types
 from numba.extending import overload
 from numba.typed import List
 
-from . import bench_mlp, bench_sga
+from . import bench_mlp, bench_sga, bench_stats
 from . import config as config_mod
 from .engine import run as run_mod
 from .engine import pcg64
@@ -211,7 +211,7 @@ class EngineStepper:
         self.kernels.sde_chunk(
             s["X"], s["status"], s["div_step"], s["div_x"], game.params, game.data, self.streams,
             game.d_theta, sch.sde.drift, sch.sde.noise, sch.lr, self.scale, cfg.dt, s_th, s_om,
-            self.step0, int(n_steps), 0, cfg.stat_every, _THIN, cfg.escape_radius ** 2,
+            self.step0, int(n_steps), 0, cfg.stat_every, cfg.obs_every, _THIN, cfg.escape_radius ** 2,
             s["draws"], s["shift"], s["acc_n"], s["acc_s1"], s["acc_s2"], s["acc_obs"], s["proj"],
         )
         self.step0 += int(n_steps)
@@ -443,7 +443,7 @@ def run(quick: bool = False, mlp: bool | None = None) -> dict:
     sga = bench_sga.run_cases(dirac.name, dirac.table, target)
     mlp_cases = [bench_mlp.run(target)] if (not quick if mlp is None else mlp) else []
     return {"cases": cases, "formula": formula_vs_hand(target), "optimizer_cases": sga, "mlp_cases": mlp_cases,
-            "machine": machine(),
+            "statistics_cases": bench_stats.run(quick), "machine": machine(),
             "quick": bool(quick),
             "settings": {"dt": DT, "lr": LR, "batch_size": BATCH_SIZE, "order": 1,
                          "stat_every": dirac.config(2).stat_every,
@@ -475,6 +475,8 @@ TARGETS = (
     ("engine >= 0.8x bare numba, every case", "cases", None, None, "ratio_vs_bare", 0.8),
     ("SGA engine >= 0.8x bare numba, every optimiser case", "optimizer_cases", None, None, "ratio_vs_bare", 0.8),
     ("MLP GAN SGA engine >= 3x PyTorch per chain-step", "mlp_cases", None, None, "ratio_vs_torch", bench_mlp.TARGET),
+    ("SGA run >= 0.9x its time without statistics (default spacing; statistics <= 10 %)", "statistics_cases",
+     None, None, "time_without_statistics", bench_stats.TARGET),
 )
 
 FORMULA_TARGET = 0.8
@@ -561,6 +563,8 @@ def print_table(report: dict, file=None) -> None:
             line += (f", torch loop {c['torch_loop']:.3g}, torch batched {c['torch_batched']:.3g} "
                      f"(torch {c['torch']}): {c['ratio_vs_torch']:.2f}x the faster")
         print(line + (f"; {c['note']}" if c.get("note") else ""), file=file)
+    if report.get("statistics_cases"):
+        bench_stats.print_rows(report["statistics_cases"], file)
     for tg in targets(report):
         print(f"{'met    ' if tg['met'] else 'NOT met'}  {tg['target']}: worst {tg['value']:.2f}x",
               file=file)

@@ -56,7 +56,7 @@ class EngineStepper:
         chains = X0.shape[0]
         cfg = dataclasses.replace(case.config(chains), backend="cuda", dtype=dtype)
         if not statistics:  # no statistics step within any timing: the kernel's own cost
-            cfg = dataclasses.replace(cfg, stat_every=_NEVER)
+            cfg = dataclasses.replace(cfg, stat_every=_NEVER, obs_every=_NEVER)
         state = run_mod._fresh_state(cfg, len(STANDARD_OBSERVABLES))
         state["X"][:] = X0
         self.chains = DeviceChains(cfg, Hook(), state, states.copy())

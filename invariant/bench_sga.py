@@ -112,7 +112,7 @@ class EngineSga:
         self.kernels.sga_chunk(
             s["X"], s["status"], s["div_step"], s["div_x"], game.params, game.data, self.streams, game.d_theta,
             sch.lr, sch.batch_size, SCHEME_ID[sch.name], s["opt_state"], self.op,
-            self.step0, int(n_steps), 0, cfg.stat_every, _THIN, cfg.escape_radius ** 2,
+            self.step0, int(n_steps), 0, cfg.stat_every, cfg.obs_every, _THIN, cfg.escape_radius ** 2,
             s["draws"], s["shift"], s["acc_n"], s["acc_s1"], s["acc_s2"], s["acc_obs"], s["proj"],
         )
         self.step0 += int(n_steps)

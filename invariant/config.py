@@ -31,7 +31,7 @@ SECTIONS = ("game", "training", "simulation", "conditions", "mixing", "weak")
 TRAINING_KEYS = ("scheme", "lr", "batch_size", "batches", "schedule", *OPTIMIZER_KEYS)
 SIMULATION_KEYS = (
     "dynamics", "order", "chains", "t_end", "t_burn", "dt", "seed", "escape_radius",
-    "keep_draws", "keep_chains", "stat_every", "x0", "init_scale", "chunks", "backend", "dtype",
+    "keep_draws", "keep_chains", "stat_every", "obs_every", "x0", "init_scale", "chunks", "backend", "dtype",
     "diffusion", "moments", "projections", "projection_vectors",
 )
 BACKENDS = ("cpu", "cuda")
@@ -64,6 +64,7 @@ class Config:
     keep_draws: int
     keep_chains: int
     stat_every: int
+    obs_every: int
     x0: np.ndarray
     init_scale: float
     chunks: int
@@ -160,6 +161,37 @@ def _stat_every(sim: dict, post_steps: int, step_time: float) -> int:
                                                    f"samples in the {post_steps} steps after burn-in; "
                                                    f"at most {max(1, post_steps // 2)}")
     return stat_every
+
+
+OBS_SHARE = 0.05
+"""The share of an SGA run's time the default ``obs_every`` budgets for the observables."""
+
+
+def _obs_every(sim: dict, post_steps: int, stat_every: int, dynamics: str, game, batch_size: int,
+               optimizer) -> int:
+    """``simulation.obs_every``: steps between the observables' samples (the loss, the FDR
+    terms, a hook's), apart from the moments' ``stat_every`` (docs/performance.md, "How often
+    statistics are taken").
+
+    Default: ``stat_every`` for SDE runs (their steps evaluate the exact drift and noise
+    already) and where ``stat_every`` is set; for SGA runs, a spacing that gives the
+    observables about ``OBS_SHARE`` of the run.  A training step costs ``n_critic + 1``
+    minibatch gradients of ``batch_size`` per-sample gradients each (one each if the game
+    draws a minibatch's mean at once: ``game.sampled_batches``), an observables step three
+    exact evaluations (g and ∇g, Σ for the FDR terms, g after the step) of
+    ``game.exact_cost`` each."""
+    if "obs_every" in sim:
+        obs_every = integer(sim["obs_every"], "simulation.obs_every", low=1)
+        if post_steps // obs_every < 2:
+            raise ConfigError("simulation.obs_every", f"{obs_every} steps between observables leaves fewer than 2 "
+                                                      f"samples in the {post_steps} steps after burn-in; "
+                                                      f"at most {max(1, post_steps // 2)}")
+        return obs_every
+    if dynamics == "sde" or "stat_every" in sim:
+        return stat_every
+    batch_cost = batch_size if game.sampled_batches else 1
+    cost = 3.0 * game.exact_cost / (batch_cost * (optimizer.n_critic + 1))  # in training steps
+    return max(stat_every, min(math.ceil(cost / OBS_SHARE), max(1, post_steps // 2)))
 
 
 def _check_sde(optimizer, order: int) -> None:
@@ -273,10 +305,12 @@ def from_dict(table: dict) -> Config:
         raise ConfigError("simulation.t_end", f"t_end / {'dt' if dynamics == 'sde' else 'lr'} = {t_end:g} / "
                                               f"{step_time:g} = {t_end / step_time:.3g} steps, more than a run can take "
                                               f"({MAX_STEPS:.3g}); lower t_end or raise the step")
-    stat_every = _stat_every(sim, round(t_end / step_time) - round(t_burn / step_time), step_time)
+    post_steps = round(t_end / step_time) - round(t_burn / step_time)
+    stat_every = _stat_every(sim, post_steps, step_time)
     batches = _batches(tr, scheme_name, optimizer, dynamics, backend)
 
     game = games.from_config(table["game"])
+    obs_every = _obs_every(sim, post_steps, stat_every, dynamics, game, batch_size, optimizer)
     if batches == "shared":
         _check_shared(game, dynamics)
     if backend == "cuda" and getattr(game, "cpu_only", False):
@@ -294,7 +328,7 @@ def from_dict(table: dict) -> Config:
             "dynamics": dynamics, "order": order, "chains": chains, "t_end": t_end,
             "t_burn": t_burn, "dt": dt, "seed": seed, "escape_radius": escape_radius,
             "keep_draws": keep_draws, "keep_chains": keep_chains, "stat_every": stat_every,
-            "x0": x0.tolist(), "init_scale": init_scale, "chunks": chunks,
+            "obs_every": obs_every, "x0": x0.tolist(), "init_scale": init_scale, "chunks": chunks,
             "backend": backend, "dtype": dtype, "diffusion": diffusion, **moments.as_dict(),
         },
     }
@@ -317,6 +351,6 @@ def from_dict(table: dict) -> Config:
         dynamics=dynamics,
         chains=chains, t_end=t_end, t_burn=t_burn, dt=dt, seed=seed,
         escape_radius=escape_radius, keep_draws=keep_draws, keep_chains=keep_chains,
-        stat_every=stat_every, x0=x0, init_scale=init_scale, chunks=chunks, resolved=resolved, conditions=cond,
+        stat_every=stat_every, obs_every=obs_every, x0=x0, init_scale=init_scale, chunks=chunks, resolved=resolved, conditions=cond,
         mixing=mixing, schedule=schedule, weak=weak, backend=backend, dtype=dtype, moments=moments,
     )

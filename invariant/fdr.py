@@ -331,9 +331,9 @@ def _weighted(values, n):
 def _stats(result):
     """Per-chain observable means of the live chains and their sample counts, or, with too few
     chains, per-chunk pooled means (batch means) and their counts."""
-    live = result.alive & (result.acc_n > 0)
+    live = result.alive & (result.obs_n > 0)
     if live.sum() >= MIN_CHAINS_BETWEEN:
-        return result.obs_chain_means()[live], result.acc_n[live].astype(float), "between-chain"
+        return result.obs_chain_means()[live], result.obs_n[live].astype(float), "between-chain"
     ok = (result.hist_n > 0) & np.all(np.isfinite(result.hist_obs), axis=1)
     return result.hist_obs[ok], result.hist_n[ok].astype(float), "batch means over chunks"
 

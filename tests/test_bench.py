@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from invariant import bench, bench_sga
+from invariant import bench, bench_sga, bench_stats
 
 CASE_FIELDS = ("name", "dim", "chains", "steps", "engine", "numpy_baseline", "bare_numba",
                "bare_numba_generator", "ratio_vs_numpy", "ratio_vs_bare", "ratio_vs_bare_generator")
@@ -120,6 +120,19 @@ def test_quick_run_has_the_optimizer_cases(quick_report, capsys):
     assert any(t["target"].startswith("SGA") for t in bench.targets(report))
     bench.print_table(report)
     assert "adam, dirac-wgan-r1" in capsys.readouterr().out
+
+
+def test_quick_run_has_the_statistics_cases(quick_report, capsys):
+    rows = quick_report["statistics_cases"]
+    assert [r["name"] for r in rows] == list(bench_stats.CASES)
+    for r in rows:
+        assert set(r["seconds"]) == set(bench_stats.WAYS) and all(_positive(v) for v in r["seconds"].values())
+        assert r["time_without_statistics"] == pytest.approx(r["seconds"]["none"] / r["seconds"]["default"])
+        assert r["share"]["default"] == pytest.approx(1 - 1 / r["time_without_statistics"])
+        assert r["obs_every"] > r["stat_every"]  # an SGA run's default spaces its exact evaluations out
+    assert any(t["target"].startswith("SGA run") for t in bench.targets(quick_report))
+    bench.print_table(quick_report)
+    assert "observables every" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("optimizer", list(bench_sga.OPTIMIZERS))

@@ -183,7 +183,7 @@ def _ptx(cfg, hook) -> str:
     ty["X"] = numba.typeof(np.asfortranarray(state["X"].astype(f)))
     head = (ty["X"], ty["status"], ty["div_step"], ty["div_x"], numba.typeof(cfg.game.params.astype(f)),
             numba.typeof(cfg.game.data.astype(f)), numba.typeof(generators(cfg, hook, run_mod._HOOK_SPAWN_KEY)))
-    books = (numba.int64,) * 5 + (numba.float64,) + tuple(ty[n] for n in ("draws", "shift", "acc_n", "acc_s1",
+    books = (numba.int64,) * 6 + (numba.float64,) + tuple(ty[n] for n in ("draws", "shift", "acc_n", "acc_s1",
                                                                              "acc_s2", "acc_obs"))
     ft = numba.typeof(f(1))
     if cfg.dynamics == "sde":

@@ -31,7 +31,7 @@ pytestmark = [
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ("X", "acc_n", "acc_s1", "acc_s2", "acc_obs", "draws", "status", "div_step", "shift")
 LR = 0.1
-TINY = {"chains": 3, "dt": 0.02, "seed": 11, "keep_draws": 4, "chunks": 2, "stat_every": 2}
+TINY = {"chains": 3, "dt": 0.02, "seed": 11, "keep_draws": 4, "chunks": 2, "stat_every": 2, "obs_every": 3}
 
 # games whose gradient noise is zero: chains are deterministic, so the two backends must
 # agree to rounding, which checks the drift, the updates, the events and the accumulators
@@ -126,8 +126,10 @@ def test_noisy_games_run_with_the_cpu_engines_books(table, dynamics, scheme, ord
     assert gpu.n_diverged == 0
     for name in STATE:
         assert getattr(gpu, name).shape == fresh[name].shape, name
-    # the CPU engine's events: a sample every stat_every steps from burn-in on, every draw kept
+    # the CPU engine's events: moments every stat_every steps from burn-in on, observables
+    # every obs_every, every draw kept
     assert np.all(gpu.acc_n == len(range(cfg.burn_steps, cfg.steps, cfg.stat_every)))
+    assert np.all(gpu.obs_n == len(range(cfg.burn_steps, cfg.steps, cfg.obs_every)))
     assert np.all(np.isfinite(gpu.draws)) and np.all(np.isfinite(gpu.acc_obs)) and np.all(np.isfinite(gpu.X))
 
 

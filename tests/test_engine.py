@@ -209,6 +209,30 @@ def test_memory_is_flat_in_the_horizon(tmp_path):
     assert rss[2000.0] - rss[200.0] < 20.0
 
 
+@pytest.mark.parametrize("dynamics", ["sde", "sga"])
+def test_observables_have_a_spacing_of_their_own(dynamics):
+    # moments every stat_every steps, observables every obs_every: each exactly as a run with
+    # that one spacing books it, across chunk boundaries; the chains depend on neither.  The
+    # applied gradients of SGA chains cost nothing and come with the moments
+    sim = {"dynamics": dynamics, "chains": 4, "t_end": 6.0, "t_burn": 1.0, "chunks": 3}
+    cfg = make_config(simulation={**sim, "stat_every": 2, "obs_every": 7})
+    r = engine.simulate(cfg, hook=fdr.hook(cfg))
+    moments = engine.simulate(make_config(simulation={**sim, "stat_every": 2}), hook=fdr.hook(cfg))
+    observables = engine.simulate(make_config(simulation={**sim, "stat_every": 7}), hook=fdr.hook(cfg))
+    for name in ("X", "acc_n", "acc_s1", "acc_s2", "draws", "status"):
+        assert np.array_equal(getattr(r, name), getattr(moments, name), equal_nan=True), name
+    assert r.obs_n.tolist() == [len(range(cfg.burn_steps, cfg.steps, 7))] * 4
+    with_moments = np.isin(r.obs_names, engine.WITH_MOMENTS)
+    assert with_moments.sum() == (4 if dynamics == "sga" else 0)
+    assert np.array_equal(r.acc_obs[:, :-1][:, with_moments], moments.acc_obs[:, :-1][:, with_moments])
+    assert np.array_equal(r.acc_obs[:, :-1][:, ~with_moments], observables.acc_obs[:, :-1][:, ~with_moments])
+    means = r.obs_chain_means()
+    assert np.array_equal(means[:, with_moments], moments.obs_chain_means()[:, with_moments])
+    assert np.array_equal(means[:, ~with_moments], observables.obs_chain_means()[:, ~with_moments])
+    finite = np.isfinite(r.hist_obs).all(1)  # the per-chunk means: each column by its own count
+    np.testing.assert_allclose(r.hist_obs[finite][:, ~with_moments], observables.hist_obs[finite][:, ~with_moments])
+
+
 @pytest.mark.parametrize("game", ["reference", "dirac-wgan-r1", "bilinear-64"])
 def test_streamed_sums_equal_the_visited_states(game):
     # every statistics step (here every step) adds x − shift, its outer product and the six

@@ -28,7 +28,7 @@ def test_the_hook_leaves_the_chains_bit_identical(dynamics):
     assert np.array_equal(plain.acc_obs[:, :n_std], hooked.acc_obs[:, :n_std])
     if dynamics == "sga":  # the update's own observables come last, with or without a hook
         k = len(engine.APPLIED_OBSERVABLES)
-        assert np.array_equal(plain.acc_obs[:, -k:], hooked.acc_obs[:, -k:])
+        assert np.array_equal(plain.acc_obs[:, -k - 1:], hooked.acc_obs[:, -k - 1:])  # and the count
         assert hooked.obs_names[-k:] == engine.APPLIED_OBSERVABLES
 
 
@@ -86,8 +86,13 @@ def test_exact_discrete_fdrs_hold_for_the_sga_chains(scheme, seed):
         e = a[name]
         assert abs(e["lhs"] - sign * ref["applied"][p]["lhs"]) < 4 * e["lhs_mcse"]
         assert abs(e["rhs"] - sign * ref["applied"][p]["rhs"]) < 4 * e["rhs_mcse"]
-    # docs/theory.md §6: the SDE-form denominator (η/2N) tr Σ is biased at η = 0.1 (ratio well above 1)
-    assert a["diagnostics"]["sde_form_theta"]["ratio"] > 1.05
+    # docs/theory.md §6: the SDE-form denominator (η/2N) tr Σ is biased at η = 0.1: the exact
+    # ratio E[θ·∇̂_θ] / ((η/2N) tr Σ_θ) is over 1.1, and the streamed one agrees with it
+    s = a["diagnostics"]["sde_form_theta"]
+    se = s["mcse"] / s["rhs"]
+    exact_ratio = ref["applied"]["theta"]["lhs"] / s["rhs"]
+    print(f"SDE-form ratio {s['ratio']:.4f} ± {se:.4f}, exact {exact_ratio:.4f}")
+    assert exact_ratio > 1.1 and abs(s["ratio"] - exact_ratio) < 4 * se
 
 
 def test_the_relations_fail_visibly_before_stationarity():

@@ -66,6 +66,7 @@ BAD = [
     ("chains = 4", "chains = 4\ndt = 1e-300", "simulation.t_end"),  # 2e300 steps
     ("t_end = 2.0", "t_end = 1e300", "simulation.t_end"),
     ("chains = 4", "chains = 4\nstat_every = 1000", "simulation.stat_every"),  # more than the steps after burn-in
+    ("chains = 4", "chains = 4\nobs_every = 1000", "simulation.obs_every"),
     ("chains = 4", "chains = 4\norder = 2.0", "simulation.order"),
     ("chains = 4", "chains = 4\nkeep_draws = 100000000", "simulation.keep_draws"),
     ('name = "bilinear"', 'name = "os:system"', "game.name"),  # would call os.system(table)
@@ -133,6 +134,21 @@ def test_numerical_warnings_of_the_analyses_stay_off_stderr(recwarn):
 def test_stat_every_default_leaves_two_samples():
     cfg = _default(t_end=0.06, t_burn=0.0, dt=0.01)
     assert cfg.stat_every == 3  # 0.5 / dt = 50 would leave no sample in 6 steps
+
+
+def test_obs_every_default_budgets_the_observables():
+    # SGA: an observables step's three exact evaluations of game.exact_cost against a training
+    # step's batch_size·(n_critic + 1) per-sample gradients, at OBS_SHARE of the run
+    path = ROOT / "data" / "dirac_r1_sga.toml"
+    cfg = config.load(path)
+    assert cfg.game.exact_cost == 32.0 and cfg.scheme.batch_size == 4  # 64 quadrature points
+    assert cfg.obs_every == round(3 * 32.0 / (4 * 2) / config.OBS_SHARE) == 240
+    assert config.load(path, {"simulation.stat_every": 3}).obs_every == 3  # set with the moments'
+    assert config.load(path, {"simulation.obs_every": 7}).obs_every == 7
+    bilinear = config.load(ROOT / "data" / "bilinear_sml_sga.toml")  # a batch's mean drawn at once
+    assert not bilinear.game.sampled_batches and bilinear.obs_every == round(3 * 1.0 / 2 / config.OBS_SHARE) == 30
+    sde = config.load(ROOT / "data" / "dirac_r1.toml")
+    assert sde.obs_every == sde.stat_every  # an SDE step evaluates the exact drift already
 
 
 def test_cost_warnings_name_chunks_and_keep_draws():

@@ -106,7 +106,13 @@ APPLIED_OBSERVABLES = (
 the minibatch gradient actually applied and the parameter it was applied to, ``θ·∇̂_θ``,
 ``|∇̂_θ|²``, ``ω·∇̂_ω``, ``|∇̂_ω|²`` (docs/theory.md §5's exact discrete FDR2), and with ``Δ`` the whole
 step, ``−∇g(x)·Δ/lr`` and ``(g(x+Δ) − g(x) − ∇g(x)·Δ)/lr`` (an exact discrete FDR1).  They are
-booked for SGD only (zero under the other optimisers of docs/theory.md §4b, whose relations differ)."""
+booked for SGD only (zero under the other optimisers of docs/theory.md §4b, whose relations differ).
+The first four cost the update nothing: they are booked with the moments, every ``stat_every``
+steps (:data:`WITH_MOMENTS`); the last two, which need ``∇g`` and ``g``, with the other
+observables, every ``obs_every``."""
+
+WITH_MOMENTS = APPLIED_OBSERVABLES[:4]
+"""The observables booked with the moments (counted by ``acc_n``), not every ``obs_every``."""
 
 
 def observable_names(dynamics: str, hook: Hook) -> tuple:
@@ -193,7 +199,7 @@ def kernels_text(game_module: str, d: int, d_theta: int, hook: Hook = Hook(), or
         N_STD=(len(STANDARD_OBSERVABLES), "g, |x|², θ·∇θg, ω·∇ωg, |∇θg|², |∇ωg|²"),
         N_APPLIED=(len(APPLIED_OBSERVABLES), "SGA chains: observables of the update itself, after the hook's"),
         N_OBS=(n_obs, "observables of every statistics step: the standard ones, then the hook's"),
-        N_OBS_MAX=(n_obs + len(APPLIED_OBSERVABLES), "N_OBS + N_APPLIED"),
+        N_OBS_MAX=(n_obs + len(APPLIED_OBSERVABLES) + 1, "N_OBS + N_APPLIED + 1 (the count)"),
         # one module per order, so order-1 chain loops carry no branch for b1 (it cost the
         # 2-D step 7–10 %)
         USE_B1=(order == 2 or optimizer == "consensus",

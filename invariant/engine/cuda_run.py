@@ -71,7 +71,7 @@ class DeviceChains:
         """Every live chain ``n`` steps on from step ``step0``."""
         cfg, s = self.cfg, self.dev
         head = (s["X"], s["status"], s["div_step"], s["div_x"], self.p, self.data, self.rng)
-        books = (step0, n, cfg.burn_steps, cfg.stat_every, cfg.thin, cfg.escape_radius ** 2, s["draws"],
+        books = (step0, n, cfg.burn_steps, cfg.stat_every, cfg.obs_every, cfg.thin, cfg.escape_radius ** 2, s["draws"],
                  s["shift"], s["acc_n"], s["acc_s1"], s["acc_s2"], s["acc_obs"], s["proj"])
         launch = (self.blocks, self.k.THREADS)
         with quiet_wraparound():

@@ -24,7 +24,7 @@ from ..errors import ConfigError
 from ..storage import atomic_write
 from ..schemes import SCHEME_ID
 from . import cuda_run, moment_sums, pcg64
-from .build import Hook, kernels, observable_names
+from .build import WITH_MOMENTS, Hook, kernels, observable_names
 from .cuda_device import require
 
 _STATE_ARRAYS = ("X", "opt_state", "status", "div_step", "div_x", "shift", "acc_n", "acc_s1", "acc_s2",
@@ -53,11 +53,15 @@ class RunResult:
     shift, acc_n, acc_s1, acc_s2, acc_obs : ndarray
         Per-chain shifted running sums of x, of the second moments ``config.moments`` tracks
         (:mod:`invariant.options.moments`: the packed upper triangle of x xᵀ; or the squares
-        x_i², then for projections the packed triangle of z zᵀ, z = P x) and of observables.
+        x_i², then for projections the packed triangle of z zᵀ, z = P x) and of observables;
+        ``acc_n`` counts the moments' samples (every ``config.stat_every`` steps), the last
+        column of ``acc_obs`` the observables' (every ``config.obs_every``; :attr:`obs_n`),
+        but for the applied gradients of SGA chains, booked with the moments
+        (:meth:`obs_counts`).
     draws : ndarray (keep_chains, n_draws, d)
         Thinned states after burn-in; NaN after a chain stopped.
     hist_t, hist_obs, hist_n : ndarray
-        Per-chunk SDE time, mean observables over live chains, and sample counts.
+        Per-chunk SDE time, mean observables over live chains, and their sample counts.
     steps_done : int
     wall_seconds : float
         Time spent in the chain kernels, over all sessions of a resumed run.
@@ -185,9 +189,19 @@ class RunResult:
         k = self.proj.shape[0]
         return self._pooled(self.chain_means() @ self.proj.T, self.chain_projection_covs(), moment_sums.outer, (k, k))
 
+    @property
+    def obs_n(self) -> np.ndarray:
+        """(chains,) how many states each chain's observables were booked at."""
+        return self.acc_obs[:, -1].astype(np.int64)
+
+    def obs_counts(self) -> np.ndarray:
+        """(chains, n_obs) how many states each observable was booked at: ``acc_n`` for those
+        booked with the moments (``build.WITH_MOMENTS``), :attr:`obs_n` for the others."""
+        return _obs_counts(self.obs_names, self.acc_n, self.obs_n)
+
     def obs_chain_means(self) -> np.ndarray:
         """(chains, n_obs) time average of each observable per chain."""
-        return self.acc_obs / np.maximum(self.acc_n, 1)[:, None]
+        return self.acc_obs[:, :-1] / np.maximum(self.obs_counts(), 1)
 
     def divergences(self) -> list[dict]:
         """Where and when each stopped chain was caught."""
@@ -199,6 +213,12 @@ class RunResult:
         ]
 
 
+def _obs_counts(names, n_moments, n_obs):
+    """Each observable's count (the last axis) from the moments' and the observables' counts."""
+    with_moments = np.isin(np.asarray(names, dtype=object), WITH_MOMENTS)
+    return np.where(with_moments, np.asarray(n_moments)[..., None], np.asarray(n_obs)[..., None])
+
+
 def _layout(cfg, n_obs: int) -> dict:
     """``name: (shape, dtype, initial value)`` of each state array of a run of ``cfg``."""
     d = cfg.game.d
@@ -208,7 +228,7 @@ def _layout(cfg, n_obs: int) -> dict:
     return dict(
         X=((C, d), f, 0.0), opt_state=((C, _state_size(cfg)), f, 0.0), status=((C,), i8, 0), div_step=((C,), i64, -1), div_x=((C, d), f, np.nan),
         shift=((C, d), f, 0.0), acc_n=((C,), i64, 0), acc_s1=((C, d), f, 0.0),
-        acc_s2=((C, cfg.moments.tracked_size(d)), f, 0.0), acc_obs=((C, n_obs), f, 0.0),
+        acc_s2=((C, cfg.moments.tracked_size(d)), f, 0.0), acc_obs=((C, n_obs + 1), f, 0.0),
         draws=((min(C, cfg.keep_chains), cfg.n_draws, d), f, np.nan),
         hist_t=((n_chunks,), f, np.nan), hist_obs=((n_chunks, n_obs), f, np.nan), hist_n=((n_chunks,), i64, 0),
         proj=((cfg.moments.k, d), f, 0.0),
@@ -455,6 +475,7 @@ def _result(cfg, hook, state, streams, steps_done, wall) -> RunResult:
 
 def _advance(cfg, hook, state, streams, steps_done, wall, out, progress) -> RunResult:
     chunk = _chunk_steps(cfg)
+    names = observable_names(cfg.dynamics, hook)
     bar = None
     if progress:
         from tqdm import tqdm
@@ -491,11 +512,13 @@ def _advance(cfg, hook, state, streams, steps_done, wall, out, progress) -> RunR
         wall += time.perf_counter() - t0
         i = (steps_done - 1) // chunk
         a = s["status"] == 0
-        dn = (s["acc_n"] - prev_n)[a].sum()
+        sums = (s["acc_obs"] - prev_obs)[a].sum(0)  # the observables, then their count
+        dn = int(round(sums[-1]))
+        counts = _obs_counts(names, (s["acc_n"] - prev_n)[a].sum(), dn)
         s["hist_t"][i] = steps_done * cfg.step_time
         s["hist_n"][i] = dn
-        if dn > 0:
-            s["hist_obs"][i] = (s["acc_obs"] - prev_obs)[a].sum(0) / dn
+        if np.all(counts > 0):
+            s["hist_obs"][i] = sums[:-1] / counts
         if out is not None:
             _write_checkpoint(out, cfg, s, streams, steps_done, wall)
         if bar is not None:
@@ -531,7 +554,7 @@ def _cpu_advance(cfg, hook, s, streams, step0):
 
     def advance(n):
         common = (s["X"], s["status"], s["div_step"], s["div_x"], game.params, game.data, streams, game.d_theta)
-        books = (step0(), n, cfg.burn_steps, cfg.stat_every, cfg.thin, r2max, s["draws"], s["shift"],
+        books = (step0(), n, cfg.burn_steps, cfg.stat_every, cfg.obs_every, cfg.thin, r2max, s["draws"], s["shift"],
                  s["acc_n"], s["acc_s1"], s["acc_s2"], s["acc_obs"], s["proj"])
         if cfg.dynamics == "sde":
             c = sch.sde

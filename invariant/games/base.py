@@ -110,6 +110,15 @@ class Game:
         Default standard deviation of the initial states around ``x0``.
     info : dict
         Anything the game wants recorded in the run's attributes (its configuration).
+    exact_cost : float
+        What one exact evaluation (``loss``, ``grad`` or ``noise`` at a point) costs, in
+        per-sample gradients (``batch_grad`` with ``batch_size = 1``): 1 for closed forms,
+        about the number of points for a quadrature or a sum over a data set.  SGA runs space
+        their observables by it (``simulation.obs_every``, docs/performance.md).
+    sampled_batches : bool
+        True when ``batch_grad`` draws its ``batch_size`` samples (its cost grows with the
+        batch); False when it draws the minibatch mean's law at once (the bilinear game's
+        Gaussian noise, whose cost does not).
     """
 
     name: str
@@ -122,6 +131,8 @@ class Game:
     x0: np.ndarray | None = None
     init_scale: float = 1.0
     info: dict = field(default_factory=dict)
+    exact_cost: float = 1.0
+    sampled_batches: bool = True
 
     def __post_init__(self):
         self.params = np.ascontiguousarray(self.params, dtype=np.float64)

@@ -271,7 +271,8 @@ def make(C, lam=0.0, gam=0.0, a=None, b=None, Sigma_theta=None, Sigma_omega=None
     for r0, M in zip(rows, (C, C.T, _psd_factor(St).T, _psd_factor(So).T, _psd_factor(Sigma).T)):
         data[r0: r0 + M.shape[0], : M.shape[1]] = M
     info = dict(C=C, lam=float(lam), gam=float(gam), a=a, b=b, Sigma=Sigma)
-    return BilinearGame("bilinear", dt, do, params, __name__, data=data, affine=True, info=info)
+    return BilinearGame("bilinear", dt, do, params, __name__, data=data, affine=True, info=info,
+                        sampled_batches=False)
 
 
 def _psd_factor(S):

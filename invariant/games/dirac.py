@@ -472,4 +472,7 @@ def make(loss="vanilla", regularizer="none", gamma=0.0, lam=0.0, mu=0.0, s=1.0, 
     # the wgan loss has closed forms everywhere: its own kernel module, whose chain loops
     # carry no branch on the loss
     kernels = "invariant.games.dirac_wgan" if loss == "wgan" else __name__
-    return DiracGame("dirac", 1, 1, params, kernels, affine=affine, x0=np.array([mu, 0.0]), info=info)
+    # a sample's gradient costs one sigmoid per term, the exact ones one per quadrature point
+    cost = 1.0 if loss == "wgan" else (ry[0].size + rz[0].size) / 2
+    return DiracGame("dirac", 1, 1, params, kernels, affine=affine, x0=np.array([mu, 0.0]), info=info,
+                     exact_cost=cost)

@@ -87,8 +87,10 @@ def from_config(table: dict) -> FormulaGame:
                          ["formula.py", render.Source(source)], {}, imports=["import numpy as np"])
     module = build.load_generated("invariant_formula", text, __name__, own_folder=True)
     affine = factor is not None and formula_calc.is_affine(derived, spec)
+    # the exact kernels sum over the rule tables' rows (data's), a sample reads a row per law
     return FormulaGame("formula", len(spec.theta), len(spec.omega), np.array(params, dtype=np.float64),
-                       module.__name__, data=data, affine=affine, info=info)
+                       module.__name__, data=data, affine=affine, info=info,
+                       exact_cost=float(max(1, data.shape[0])))
 
 
 def _constant_sigma(derived, values: dict, dt: int) -> np.ndarray:

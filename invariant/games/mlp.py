@@ -660,5 +660,5 @@ def make(width=8, loss="vanilla", regularizer="none", gamma=0.0, lam=0.0, data=D
     )
     return MLPGame(
         "mlp", d, d, params, __name__, data=arr, affine=False, x0=init_params(H, seed),
-        init_scale=init_scale, info=info,
+        init_scale=init_scale, info=info, exact_cost=float(arr.shape[0] + K),
     )

@@ -248,6 +248,7 @@ def from_config(table: dict) -> DeepMLPGame:
         init_seed=seed, init_scale=init_scale, d_theta=dth, d_omega=dom,
     )
     game = DeepMLPGame("mlp", dth, dom, params, "invariant.games.mlp_deep", data=ds.samples,
-                       x0=init_params((gen, dis), seed), init_scale=init_scale, info=info)
+                       x0=init_params((gen, dis), seed), init_scale=init_scale, info=info,
+                       exact_cost=float(M + K))
     game._dataset = ds
     return game

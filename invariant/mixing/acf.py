@@ -143,10 +143,10 @@ def observable_diagnostics(obs: dict, dt: float, rng) -> dict:
 def _add_streamed_means(result, diagnostics: dict) -> None:
     """``mean_streamed`` of ``g`` and ``|x|²``: their stationary means from the engine's
     per-step accumulators (every booked step, all live chains)."""
-    live = result.alive & (result.acc_n > 0)
+    live = result.alive & (result.obs_n > 0)
     if not np.any(live):
         return
-    w = result.acc_n[live].astype(float)
+    w = result.obs_n[live].astype(float)
     streamed = (result.obs_chain_means()[live] * w[:, None]).sum(0) / w.sum()
     for name, key in (("g", "g"), ("|x|²", "r2")):
         if name in diagnostics and key in result.obs_names:

@@ -16,7 +16,7 @@ N_PROJ = 0  # projections z = P x whose covariance is streamed (MOMENTS = 2), el
 N_STD = 6  # standard observables (build.STANDARD_OBSERVABLES)
 N_APPLIED = 6  # observables of an SGA update (build.APPLIED_OBSERVABLES)
 N_OBS = 6  # observables of a statistics step: the standard ones, then the hook's
-N_OBS_MAX = 12  # N_OBS + N_APPLIED (a literal: the length of a stack vector)
+N_OBS_MAX = 13  # N_OBS + N_APPLIED + 1 (a literal: the length of a stack vector)
 USE_B1 = False  # the SDE drift is b0 + lr·b1 (order 2) or b0 (order 1)
 OPTIMIZER = 0  # the SGA chains' optimiser (invariant.optimizers.OPTIMIZER_ID; 0 is SGD)
 N_S = 0  # vectors of the optimiser's state per chain (0, 1 or 2 of length D)

@@ -143,7 +143,7 @@ def _project(proj, x, sh, z):
 
 
 @njit(cache=True, inline="always")
-def _accumulate(x, gx, p, data, dth, sh, s1, s2, yq, q, so, obs, hrng, hwork, proj):
+def _accumulate(x, sh, s1, s2, yq, q, proj):
     # shifted sums (shift sh = the chain's state at the end of burn-in) keep the
     # covariance numerically stable without a division per step.  What s2 holds is the
     # module's MOMENTS (docs/design.md ◆ Config additions): 0, the packed triangle of y yᵀ,
@@ -168,10 +168,17 @@ def _accumulate(x, gx, p, data, dth, sh, s1, s2, yq, q, so, obs, hrng, hwork, pr
         if q == Q_TRI:
             _rank8(s2, yq)
             q = 0
+    return q
+
+
+@njit(cache=True, inline="always")
+def _book_observables(x, gx, p, data, dth, so, obs, hrng, hwork):
+    # the observables of x (so's last entry counts how often they were booked: they have
+    # their own spacing, obs_every, apart from the moments'; docs/performance.md)
     _observe(x, gx, p, data, dth, hrng, hwork, obs)
     for i in range(N_OBS):
         so[i] += obs[i]
-    return q
+    so[so.shape[0] - 1] += 1.0
 
 
 @njit(cache=True, inline="always")
@@ -204,41 +211,51 @@ NEVER = 1 << 62  # an event step no run reaches
 
 
 @njit(cache=True, inline="always")
-def _first_events(c, step0, burn, stat_every, thin, draws):
-    # the first statistics step and the first kept-draw step at or after step0; from there
-    # the chain loops count (one integer compare per step, no remainder: an integer division
-    # costs as much as a 2-D Euler–Maruyama step)
-    ns = burn
-    if step0 > burn:
-        ns = burn + (step0 - burn + stat_every - 1) // stat_every * stat_every
+def _next_event(step0, burn, every):
+    # the first step burn + k·every (k ≥ 0) at or after step0
+    if step0 <= burn:
+        return burn
+    return burn + (step0 - burn + every - 1) // every * every
+
+
+@njit(cache=True, inline="always")
+def _first_events(c, step0, burn, stat_every, obs_every, thin, draws):
+    # the first moments step, observables step and kept-draw step at or after step0; from
+    # there the chain loops count (one integer compare per step, no remainder: an integer
+    # division costs as much as a 2-D Euler–Maruyama step)
+    ns = _next_event(step0, burn, stat_every)
+    no = _next_event(step0, burn, obs_every)
     nd = NEVER
     if c < draws.shape[0]:
         k = max(step0 - burn, thin)  # draw j is the state after burn + (j + 1)·thin steps
         nd = burn + (k + thin - 1) // thin * thin
         if (nd - burn) // thin > draws.shape[1]:
             nd = NEVER
-    return ns, nd
+    return ns, no, nd
 
 
 @njit(cache=True, inline="always")
-def _book(c, step, n, q, ns, nd, x, gx, p, data, dth, burn, stat_every, thin, draws, sh, s1, s2,
+def _book(c, step, n, q, ns, no, nd, x, gx, p, data, dth, burn, stat_every, obs_every, thin, draws, sh, s1, s2,
           yq, so, obs, hrng, hwork, proj):
-    # book-keeping of the state x reached after `step` updates, at a statistics step `ns`
-    # and/or a kept-draw step `nd`; returns the updated count n, queue length q and the
-    # next (ns, nd)
+    # book-keeping of the state x reached after `step` updates, at a moments step `ns`, an
+    # observables step `no` (gx = ∇g(x) there) and/or a kept-draw step `nd`; returns the
+    # updated count n, queue length q and the next (ns, no, nd)
     if step == ns:
         if step == burn:
             for i in range(x.shape[0]):
                 sh[i] = x[i]
-        q = _accumulate(x, gx, p, data, dth, sh, s1, s2, yq, q, so, obs, hrng, hwork, proj)
+        q = _accumulate(x, sh, s1, s2, yq, q, proj)
         n += 1
         ns += stat_every
+    if step == no:
+        _book_observables(x, gx, p, data, dth, so, obs, hrng, hwork)
+        no += obs_every
     if step == nd:
         j = (step - burn) // thin - 1
         for i in range(x.shape[0]):
             draws[c, j, i] = x[i]
         nd = step + thin if j + 1 < draws.shape[1] else NEVER
-    return n, q, ns, nd
+    return n, q, ns, no, nd
 
 
 @njit(cache=True, inline="always")
@@ -269,12 +286,13 @@ def _step_lin(x, x_old, gx, lr, j, so):
 
 
 @njit(cache=True, inline="always")
-def _sga_step(x, x_old, s, p, data, rng, batch_size, scheme, lr, op, k, dth, gx, gb, gc, hv, booked, so, ap, obs,
-              stat_every, pend, pend_g, pend_lin):
+def _sga_step(x, x_old, s, p, data, rng, batch_size, scheme, lr, op, k, dth, gx, gb, gc, hv, booked, exact, so, ap,
+              obs, obs_every, pend, pend_g, pend_lin):
     # iteration k of the optimiser (OPTIMIZER, its state s and constants op; docs/theory.md
-    # §4b) with, for SGD, the exact discrete FDR terms of a statistics step (docs/theory.md
-    # §5): the applied gradients (booked by the update), −∇g·Δ/lr and the remainder
-    # (g(x + Δ) − g(x) − ∇g·Δ)/lr.  With stat_every = 1 the next booked state's g (obs[0]) is
+    # §4b) with, for SGD, the exact discrete FDR terms (docs/theory.md §5): at a moments step
+    # (booked) the applied gradients, which the update books at no extra cost; at an
+    # observables step (exact, gx = ∇g(x)) −∇g·Δ/lr and the remainder
+    # (g(x + Δ) − g(x) − ∇g·Δ)/lr.  With obs_every = 1 the next booked state's g (obs[0]) is
     # g(x + Δ): the remainder waits for it (returned pending) instead of evaluating the loss
     # once more.  Returns the pending remainder's (pend, g(x), ∇g·Δ).  Other optimisers book
     # none of them (the relations are SGDA's): their statistics steps cost no extra loss
@@ -284,14 +302,14 @@ def _sga_step(x, x_old, s, p, data, rng, batch_size, scheme, lr, op, k, dth, gx,
     if pend:
         so[ap + 5] += (obs[0] - pend_g - pend_lin) / lr
         pend = False
-    if booked:
+    if exact:
         for i in range(x.shape[0]):
             x_old[i] = x[i]
     _sga_update(x, p, data, rng, batch_size, scheme, lr, op[0] * lr, int(op[1]), dth, gb, booked, so, ap,
                 False, gx, gb)
-    if booked:
+    if exact:
         lin = _step_lin(x, x_old, gx, lr, ap + 4, so)
-        if stat_every == 1:
+        if obs_every == 1:
             return True, obs[0], lin
         so[ap + 5] += (_loss(x, p, data) - obs[0] - lin) / lr
     return pend, pend_g, pend_lin

@@ -44,7 +44,7 @@ from invariant.engine.templates.step import _drift, _em_corrected, _em_update
 
 @njit(cache=True, inline="always")
 def _obs_vec(n):
-    # n <= N_OBS + N_APPLIED observables (or their sums) on the stack
+    # n <= N_OBS + N_APPLIED + 1 observables (or their sums, and their count) on the stack
     return carray(stack_ptr(N_OBS_MAX), n)
 
 
@@ -130,7 +130,7 @@ def _block(blk, n_blocks, n_chains):
 
 @njit(cache=True, parallel=True)
 def sde_chunk(X, status, div_step, div_x, p, data, streams, d_theta, kc, kn, lr, scale, dt, s_th, s_om,
-              step0, n_steps, burn, stat_every, thin, r2max, draws, shift, acc_n,
+              step0, n_steps, burn, stat_every, obs_every, thin, r2max, draws, shift, acc_n,
               acc_s1, acc_s2, acc_obs, proj):
     """Advance every live chain by ``n_steps`` Euler–Maruyama steps (docs/theory.md §3, §4b).
 
@@ -143,8 +143,10 @@ def sde_chunk(X, status, div_step, div_x, p, data, streams, d_theta, kc, kn, lr,
     (:mod:`invariant.engine.pcg64`; the words are updated in place), so results do not
     depend on the number of threads.  A hook that draws random numbers gets its own
     stream ``streams[n_chains + c]`` (``streams`` then holds 2·n_chains rows), so the chains
-    do not depend on the hook either.  ``acc_obs`` has ``N_OBS`` columns: the standard six
-    observables, then the hook's; ``acc_s2`` the second-moment sums the module's ``MOMENTS``
+    do not depend on the hook either.  The moments are booked every ``stat_every`` steps
+    after ``burn``, the observables every ``obs_every``.  ``acc_obs`` has ``N_OBS + 1``
+    columns: the standard six observables, then the hook's, then how many times they were
+    booked; ``acc_s2`` the second-moment sums the module's ``MOMENTS``
     tracks, with ``proj`` (``N_PROJ`` × d) the projections' rows (:mod:`invariant.moments`).
     """
     n_chains = X.shape[0]
@@ -167,7 +169,7 @@ def sde_chunk(X, status, div_step, div_x, p, data, streams, d_theta, kc, kn, lr,
         s1 = _vec(d)
         s2 = _tri(d)
         yq = _tri_queue(d)
-        so = _obs_vec(N_OBS)
+        so = _obs_vec(N_OBS + 1)
         obs = _obs_vec(N_OBS)
         hwork = _hook_work(d)
         rng = _stream_slot()
@@ -183,9 +185,9 @@ def sde_chunk(X, status, div_step, div_x, p, data, streams, d_theta, kc, kn, lr,
                 x[i] = X[c, i]
             n = _stage(c, acc_n, acc_s1, acc_s2, acc_obs, shift, sh, s1, s2, so)
             q = 0
-            ns, nd = _first_events(c, step0, burn, stat_every, thin, draws)
+            ns, no, nd = _first_events(c, step0, burn, stat_every, obs_every, thin, draws)
             upto = step0 + n_steps  # the chunk's end is an event too
-            nxt = min(ns, nd, step0 + CHECK_EVERY, upto)
+            nxt = min(ns, no, nd, step0 + CHECK_EVERY, upto)
             jc = step0
             _checkpoint(x, xc, xc, xc, 0, rng, rc)
             start = step0
@@ -208,10 +210,10 @@ def sde_chunk(X, status, div_step, div_x, p, data, streams, d_theta, kc, kn, lr,
                             jc = step
                             _checkpoint(x, xc, xc, xc, 0, rng, rc)
                             # book-keeping of x_step uses the gradient the drift just computed
-                            n, q, ns, nd = _book(c, step, n, q, ns, nd, x, gx, p, data, dth,
-                                                 burn, stat_every, thin, draws, sh, s1, s2, yq,
-                                                 so, obs, hrng, hwork, proj)
-                            nxt = min(ns, nd, step + CHECK_EVERY, upto)
+                            n, q, ns, no, nd = _book(c, step, n, q, ns, no, nd, x, gx, p, data, dth, burn,
+                                                     stat_every, obs_every, thin, draws, sh, s1, s2, yq,
+                                                     so, obs, hrng, hwork, proj)
+                            nxt = min(ns, no, nd, step + CHECK_EVERY, upto)
                     if CORRECTED:
                         _em_corrected(x, p, data, rng, rs, FD_STEP, dt, scale, lr, SIGMA_VARIES, s_th, s_om, dth,
                                       b, gx, u, v, w, y, z)
@@ -230,7 +232,7 @@ def sde_chunk(X, status, div_step, div_x, p, data, streams, d_theta, kc, kn, lr,
 
 @njit(cache=True, parallel=True)
 def sga_chunk(X, status, div_step, div_x, p, data, streams, d_theta, lr, batch_size, scheme, S, op, step0,
-              n_steps, burn, stat_every, thin, r2max, draws, shift, acc_n, acc_s1, acc_s2,
+              n_steps, burn, stat_every, obs_every, thin, r2max, draws, shift, acc_n, acc_s1, acc_s2,
               acc_obs, proj):
     """Advance every live chain by ``n_steps`` steps of stochastic descent–ascent (docs/theory.md §2)
     with the module's optimiser (``OPTIMIZER``, docs/theory.md §4b).
@@ -238,8 +240,10 @@ def sga_chunk(X, status, div_step, div_x, p, data, streams, d_theta, lr, batch_s
     ``scheme``: 0 = SML, 1 = ALT-D (discriminator first), 2 = ALT-G (generator first).
     ``S`` (chains, N_S·d): the optimiser's state, updated in place; ``op``: its packed
     constants (:meth:`invariant.optimizers.Optimizer.params`).
-    ``acc_obs`` has ``N_OBS + N_APPLIED`` columns: after those of :func:`sde_chunk`, the
-    observables of the update itself, booked with the state the update starts from.
+    ``acc_obs`` has ``N_OBS + N_APPLIED + 1`` columns: after the ``N_OBS`` of
+    :func:`sde_chunk`, the observables of the update itself, booked with the state the
+    update starts from (its applied gradients every ``stat_every`` steps, with the moments;
+    the terms that need ∇g and g every ``obs_every``), then the count of the latter.
     Streams as in :func:`sde_chunk`.
     """
     n_chains = X.shape[0]
@@ -261,7 +265,7 @@ def sga_chunk(X, status, div_step, div_x, p, data, streams, d_theta, lr, batch_s
         s1 = _vec(d)
         s2 = _tri(d)
         yq = _tri_queue(d)
-        so = _obs_vec(N_OBS + N_APPLIED)
+        so = _obs_vec(N_OBS + N_APPLIED + 1)
         obs = _obs_vec(N_OBS)
         hwork = _hook_work(d)
         rng = _stream_slot()
@@ -278,14 +282,14 @@ def sga_chunk(X, status, div_step, div_x, p, data, streams, d_theta, lr, batch_s
                 s[i] = S[c, i]
             n = _stage(c, acc_n, acc_s1, acc_s2, acc_obs, shift, sh, s1, s2, so)
             q = 0
-            # with stat_every = 1 the next booked state's g (obs[0]) is g(x_old + Δ): the
+            # with obs_every = 1 the next booked state's g (obs[0]) is g(x_old + Δ): the
             # remainder waits for it instead of evaluating the loss once more
             pend = False
             pend_g = 0.0
             pend_lin = 0.0
-            ns, nd = _first_events(c, step0, burn, stat_every, thin, draws)
+            ns, no, nd = _first_events(c, step0, burn, stat_every, obs_every, thin, draws)
             upto = step0 + n_steps
-            nxt = min(ns, nd, step0 + CHECK_EVERY, upto)
+            nxt = min(ns, no, nd, step0 + CHECK_EVERY, upto)
             jc = step0
             _checkpoint(x, xc, s, sc, ns_, rng, rc)
             start = step0
@@ -293,7 +297,8 @@ def sga_chunk(X, status, div_step, div_x, p, data, streams, d_theta, lr, batch_s
             while True:  # once, and once more to replay a chain found outside (as in sde_chunk)
                 out = -1
                 for step in range(start, upto + 1):
-                    booked = step == ns
+                    booked = step == ns  # a moments step: the update books its applied gradients
+                    exact = step == no  # an observables step: and its terms that need ∇g, g
                     if step == nxt:
                         if _escaped(x, r2max):  # the escape test, as in sde_chunk
                             out = step
@@ -305,14 +310,14 @@ def sga_chunk(X, status, div_step, div_x, p, data, streams, d_theta, lr, batch_s
                         else:
                             jc = step
                             _checkpoint(x, xc, s, sc, ns_, rng, rc)
-                            if booked:
+                            if exact:
                                 _grad(x, p, data, gx)
-                            n, q, ns, nd = _book(c, step, n, q, ns, nd, x, gx, p, data, dth,
-                                                 burn, stat_every, thin, draws, sh, s1, s2, yq,
-                                                 so, obs, hrng, hwork, proj)
-                            nxt = min(ns, nd, step + CHECK_EVERY, upto)
+                            n, q, ns, no, nd = _book(c, step, n, q, ns, no, nd, x, gx, p, data, dth, burn,
+                                                     stat_every, obs_every, thin, draws, sh, s1, s2, yq,
+                                                     so, obs, hrng, hwork, proj)
+                            nxt = min(ns, no, nd, step + CHECK_EVERY, upto)
                     pend, pend_g, pend_lin = _sga_step(x, x_old, s, p, data, rng, batch_size, scheme, lr, op, step,
-                                                       dth, gx, gb, gc, hv, booked, so, ap, obs, stat_every,
+                                                       dth, gx, gb, gc, hv, booked, exact, so, ap, obs, obs_every,
                                                        pend, pend_g, pend_lin)
                 if _pass_done(c, out, replay, x, xc, s, sc, ns_, rng, rc, status, div_step, div_x):
                     break

@@ -106,7 +106,8 @@ def _store(c, X, states, rng, hrng, x):
 
 @cuda.jit(cache=not simulated())
 def sde_kernel(X, status, div_step, div_x, p, data, states, kc, kn, lr, scale, dt, use_b1, s_th, s_om, corrected,
-               varies, step0, n_steps, burn, stat_every, thin, r2max, draws, shift, acc_n, acc_s1, acc_s2, acc_obs, proj):
+               varies, step0, n_steps, burn, stat_every, obs_every, thin, r2max, draws, shift, acc_n, acc_s1, acc_s2,
+               acc_obs, proj):
     """Advance chain ``c`` (this thread) by ``n_steps`` Euler–Maruyama steps (docs/theory.md §3, §4b),
     as the CPU ``sde_chunk`` does: ``x ← x + dt·b(x) + scale·P(L(x) z + γ H L(x) z′)``
     (``corrected``: the factor ``L + lr·M`` of plain SGDA, differentiating ``L`` where Σ
@@ -129,7 +130,7 @@ def sde_kernel(X, status, div_step, div_x, p, data, states, kc, kn, lr, scale, d
     s1 = cuda.local.array(D, float64)
     s2 = cuda.local.array(D_TRI, float64)
     yq = cuda.local.array((Q_TRI, D), float64)
-    so = cuda.local.array(N_OBS, float64)
+    so = cuda.local.array(N_OBS + 1, float64)
     obs = cuda.local.array(N_OBS, float64)
     hwork = cuda.local.array((HOOK_ROWS, D), float64)
     rng = cuda.local.array(1, xoroshiro128p_dtype)
@@ -138,16 +139,16 @@ def sde_kernel(X, status, div_step, div_x, p, data, states, kc, kn, lr, scale, d
     _load(c, X, states, rng, hrng, x)
     n = _stage(c, acc_n, acc_s1, acc_s2, acc_obs, shift, sh, s1, s2, so)
     q = 0
-    ns, nd = _first_events(c, step0, burn, stat_every, thin, draws)
-    nxt = min(ns, nd)
+    ns, no, nd = _first_events(c, step0, burn, stat_every, obs_every, thin, draws)
+    nxt = min(ns, no, nd)
     for k in range(n_steps):
         step = step0 + k
         _drift(x, p, data, use_b1, kc, D_THETA, gx, u, v, w, fw, b)
         if step == nxt:
             # book-keeping of x_step uses the gradient the drift just computed
-            n, q, ns, nd = _book(c, step, n, q, ns, nd, x, gx, p, data, D_THETA, burn, stat_every, thin, draws,
-                                 sh, s1, s2, yq, so, obs, hrng, hwork, proj)
-            nxt = min(ns, nd)
+            n, q, ns, no, nd = _book(c, step, n, q, ns, no, nd, x, gx, p, data, D_THETA, burn, stat_every,
+                                     obs_every, thin, draws, sh, s1, s2, yq, so, obs, hrng, hwork, proj)
+            nxt = min(ns, no, nd)
         if corrected:
             _em_corrected(x, p, data, rng, rs, FD_STEP, dt, scale, lr, varies, s_th, s_om, D_THETA, b, gx, u, v, w,
                           y, z)
@@ -163,12 +164,12 @@ def sde_kernel(X, status, div_step, div_x, p, data, states, kc, kn, lr, scale, d
 
 @cuda.jit(cache=not simulated())
 def sga_kernel(X, status, div_step, div_x, p, data, states, lr, batch_size, scheme, S, op, step0, n_steps, burn,
-               stat_every, thin, r2max, draws, shift, acc_n, acc_s1, acc_s2, acc_obs, proj):
+               stat_every, obs_every, thin, r2max, draws, shift, acc_n, acc_s1, acc_s2, acc_obs, proj):
     """Advance chain ``c`` (this thread) by ``n_steps`` steps of stochastic descent–ascent
     (docs/theory.md §2) with the module's optimiser (docs/theory.md §4b), as the CPU
     ``sga_chunk`` does; ``scheme``: 0 SML, 1 ALT-D, 2 ALT-G; ``S`` the optimisers' states and
     ``op`` its constants.  The update's own observables follow the ``N_OBS`` others in
-    ``acc_obs``."""
+    ``acc_obs`` (booked as the CPU ``sga_chunk`` books them), then the count."""
     c = cuda.grid(1)
     if c >= X.shape[0] or status[c] != 0:
         return
@@ -184,7 +185,7 @@ def sga_kernel(X, status, div_step, div_x, p, data, states, lr, batch_size, sche
     s1 = cuda.local.array(D, float64)
     s2 = cuda.local.array(D_TRI, float64)
     yq = cuda.local.array((Q_TRI, D), float64)
-    so = cuda.local.array(N_SGA, float64)
+    so = cuda.local.array(N_SGA + 1, float64)
     obs = cuda.local.array(N_OBS, float64)
     hwork = cuda.local.array((HOOK_ROWS, D), float64)
     rng = cuda.local.array(1, xoroshiro128p_dtype)
@@ -194,24 +195,26 @@ def sga_kernel(X, status, div_step, div_x, p, data, states, lr, batch_size, sche
         s[i] = S[c, i]
     n = _stage(c, acc_n, acc_s1, acc_s2, acc_obs, shift, sh, s1, s2, so)
     q = 0
-    # with stat_every = 1 the next booked state's g (obs[0]) is g(x_old + Δ): the remainder
+    # with obs_every = 1 the next booked state's g (obs[0]) is g(x_old + Δ): the remainder
     # waits for it instead of evaluating the loss once more
     pend = False
     pend_g = 0.0
     pend_lin = 0.0
-    ns, nd = _first_events(c, step0, burn, stat_every, thin, draws)
-    nxt = min(ns, nd)
+    ns, no, nd = _first_events(c, step0, burn, stat_every, obs_every, thin, draws)
+    nxt = min(ns, no, nd)
     for k in range(n_steps):
         step = step0 + k
         booked = step == ns
+        exact = step == no
         if step == nxt:
-            if booked:
+            if exact:
                 _grad(x, p, data, gx)
-            n, q, ns, nd = _book(c, step, n, q, ns, nd, x, gx, p, data, D_THETA, burn, stat_every, thin, draws,
-                                 sh, s1, s2, yq, so, obs, hrng, hwork, proj)
-            nxt = min(ns, nd)
+            n, q, ns, no, nd = _book(c, step, n, q, ns, no, nd, x, gx, p, data, D_THETA, burn, stat_every,
+                                     obs_every, thin, draws, sh, s1, s2, yq, so, obs, hrng, hwork, proj)
+            nxt = min(ns, no, nd)
         pend, pend_g, pend_lin = _sga_step(x, x_old, s, p, data, rng, batch_size, scheme, lr, op, step, D_THETA, gx,
-                                           gb, gc, hv, booked, so, ap, obs, stat_every, pend, pend_g, pend_lin)
+                                           gb, gc, hv, booked, exact, so, ap, obs, obs_every, pend, pend_g,
+                                           pend_lin)
         if _escaped(x, r2max):
             _stop(c, step + 1, x, status, div_step, div_x)
             break

@@ -34,21 +34,30 @@ def _loss_from_x(x, gx, p, data):
     return _loss(x, p, data)
 
 
-@njit(cache=True)
-def _hvp_from_grad(x, p, data, v, out):
-    # H v for a game without hvp (games/base.py): a central difference of the gradient along v,
-    # step FD_STEP·(1 + |x|)/|v| (invariant.numerics.central_hvp, docs/theory.md §1)
-    d = x.shape[0]
+@njit(cache=True, inline="always")
+def _fd_step(x, v):
+    # the central differences' step along v, FD_STEP·(1 + |x|)/|v| (invariant.numerics.fd_step,
+    # docs/theory.md §1); 0 for v = 0
     nx = 0.0
     nv = 0.0
-    for i in range(d):
+    for i in range(x.shape[0]):
         nx += x[i] * x[i]
         nv += v[i] * v[i]
     if nv == 0.0:
+        return 0.0
+    return FD_STEP * (1.0 + math.sqrt(nx)) / math.sqrt(nv)
+
+
+@njit(cache=True)
+def _hvp_from_grad(x, p, data, v, out):
+    # H v for a game without hvp (games/base.py): a central difference of the gradient along v
+    # (invariant.numerics.central_hvp)
+    d = x.shape[0]
+    t = _fd_step(x, v)
+    if t == 0.0:
         for i in range(d):
             out[i] = 0.0
         return
-    t = FD_STEP * (1.0 + math.sqrt(nx)) / math.sqrt(nv)
     y = np.empty(d)
     g = np.empty(d)
     for i in range(d):
@@ -109,13 +118,8 @@ def _drift(x, p, data, use_b1, kc, dth, gx, u, v, w, fw, out):
     _drift0(x, p, data, use_b1, kc, dth, gx, u, v, w, out)
     if FLOW_B1:
         d = x.shape[0]
-        nb = 0.0
-        nx = 0.0
-        for i in range(d):
-            nb += out[i] * out[i]
-            nx += x[i] * x[i]
-        if nb > 0.0:
-            h = FD_STEP * (1.0 + math.sqrt(nx)) / math.sqrt(nb)
+        h = _fd_step(x, out)
+        if h > 0.0:
             xs = fw[0]
             bp = fw[1]
             bm = fw[2]
