@@ -155,12 +155,16 @@ def _stat_every(sim: dict, post_steps: int, step_time: float) -> int:
         # (docs/theory.md §4.7): ≤ 2 % for means, ≤ 8 % for second moments of modes with
         # |λ| ≤ 1, at a cost measured in docs/performance.md ("How often statistics are taken")
         return max(1, min(int(round(0.5 / step_time)), post_steps // 2))
-    stat_every = integer(sim["stat_every"], "simulation.stat_every", low=1)
-    if post_steps // stat_every < 2:
-        raise ConfigError("simulation.stat_every", f"{stat_every} steps between statistics leaves fewer than 2 "
-                                                   f"samples in the {post_steps} steps after burn-in; "
-                                                   f"at most {max(1, post_steps // 2)}")
-    return stat_every
+    return _spacing(sim, "stat_every", post_steps)
+
+
+def _spacing(sim: dict, key: str, post_steps: int) -> int:
+    """A given ``simulation.<key>``: steps between samples, leaving at least two of them."""
+    every = integer(sim[key], f"simulation.{key}", low=1)
+    if post_steps // every < 2:
+        raise ConfigError(f"simulation.{key}", f"{every} steps between samples leaves fewer than 2 samples in the "
+                                               f"{post_steps} steps after burn-in; at most {max(1, post_steps // 2)}")
+    return every
 
 
 OBS_SHARE = 0.05
@@ -181,12 +185,7 @@ def _obs_every(sim: dict, post_steps: int, stat_every: int, dynamics: str, game,
     exact evaluations (g and ∇g, Σ for the FDR terms, g after the step) of
     ``game.exact_cost`` each."""
     if "obs_every" in sim:
-        obs_every = integer(sim["obs_every"], "simulation.obs_every", low=1)
-        if post_steps // obs_every < 2:
-            raise ConfigError("simulation.obs_every", f"{obs_every} steps between observables leaves fewer than 2 "
-                                                      f"samples in the {post_steps} steps after burn-in; "
-                                                      f"at most {max(1, post_steps // 2)}")
-        return obs_every
+        return _spacing(sim, "obs_every", post_steps)
     if dynamics == "sde" or "stat_every" in sim:
         return stat_every
     batch_cost = batch_size if game.sampled_batches else 1
