@@ -39,9 +39,9 @@ def _configs(name: str, chains: int, t_end: float) -> dict:
     sim = dict(SIMULATION, chains=chains, t_end=t_end, t_burn=min(SIMULATION["t_burn"], t_end / 4))
     base = config_mod.from_dict(dict(table, simulation=sim))
     never = (base.steps - base.burn_steps) // 2
-    extra = {"default": {}, "moments only": {"obs_every": never},
+    extra = {"moments only": {"obs_every": never},
              "observables with the moments": {"obs_every": base.stat_every}, "none": {"stat_every": never}}
-    return {w: config_mod.from_dict(dict(table, simulation={**sim, **extra[w]})) for w in WAYS}
+    return {"default": base, **{w: config_mod.from_dict(dict(table, simulation={**sim, **e})) for w, e in extra.items()}}
 
 
 def run_case(name: str, chains: int = 1024, t_end: float = 300.0, repeats: int = REPEATS) -> dict:
